@@ -1,0 +1,2 @@
+//! Not implemented yet: see the tracker.
+pub use selectors_core::*;
