@@ -1,6 +1,7 @@
 //! The types every `selectors` backend shares: [`Events`], [`SelectorKey`],
 //! [`FileObject`], [`Error`], [`SelectorMap`] and the [`Selector`] trait,
-//! plus the small helpers backends need ([`timeout`], [`push_ready`]).
+//! plus the small helpers backends need ([`timeout`], [`push_ready`],
+//! [`ReadyMerger`]).
 //!
 //! This crate makes no system call and has no `unsafe`. Users normally
 //! depend on the `selectors` umbrella crate, which re-exports all of it.
@@ -20,6 +21,7 @@ mod events;
 mod fileobj;
 mod key;
 mod map;
+mod merge;
 mod selector;
 pub mod timeout;
 
@@ -28,6 +30,7 @@ pub use events::{Events, EVENT_READ, EVENT_WRITE};
 pub use fileobj::FileObject;
 pub use key::SelectorKey;
 pub use map::{push_ready, Iter, SelectorMap};
+pub use merge::ReadyMerger;
 pub use selector::{Ready, Selector};
 
 static_assertions::assert_impl_all!(Events: Copy, Send, Sync, Unpin);
