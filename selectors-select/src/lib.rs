@@ -74,6 +74,23 @@
            Linux, Android, Apple systems and the BSDs (illumos' own manual \
            recommends `poll` instead; Windows has no `select` on pipes)."
 )]
+// Where the crate is empty, the links above have nothing to point to.
+#![cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "visionos",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    )),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 /// Applies the cfg of the platforms where rustix has an unlimited `select`.
 macro_rules! with_select {
