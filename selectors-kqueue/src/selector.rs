@@ -241,11 +241,8 @@ impl<T, K: Kevent> Selector<T> for KqueueSelector<T, K> {
     ) -> Result<&SelectorKey<T>> {
         let fd = fileobj.fileno();
         self.map.check_vacant(fd, events)?;
-        // The knotes carry the registration's tag, which the map assigns on
-        // insert: record first, and take it back out if the kernel refuses.
-        // It is the last key, so removing it disturbs no other position.
-        self.map.insert(fd, events, data);
-        let tag = self.map.tag(fd).expect("just inserted");
+        // The knotes carry the tag the map will give this registration.
+        let tag = self.map.next_tag();
         let changes = Changes::each(fd, events, Flags::ADD | Flags::RECEIPT, tag);
         let failed = match self.apply(&changes) {
             Ok(receipts) => receipts.first_error(&changes, &[]),
@@ -255,11 +252,10 @@ impl<T, K: Kevent> Selector<T> for KqueueSelector<T, K> {
             // One filter may have been added before the other was refused
             // (or the call failed as a whole): leave nothing behind.
             self.purge(fd);
-            self.map.remove(fd);
             return Err(Error::os(op(&change), fd, err));
         }
         self.filters += changes.len;
-        Ok(&self.map[fd])
+        Ok(self.map.insert(fd, events, data))
     }
 
     fn unregister<F: FileObject>(&mut self, fileobj: F) -> Result<SelectorKey<T>> {
