@@ -14,6 +14,19 @@ use crate::ModelKqueueSelector;
 
 static_assertions::assert_impl_all!(ModelKqueueSelector<()>: Send, Sync, std::fmt::Debug);
 static_assertions::assert_not_impl_any!(ModelKqueueSelector<std::rc::Rc<()>>: Send);
+// The real one, where it exists (checked by the cross-target clippy).
+#[cfg(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+mod real {
+    use crate::KqueueSelector;
+    static_assertions::assert_impl_all!(KqueueSelector<()>: Send, Sync, std::fmt::Debug);
+    static_assertions::assert_not_impl_any!(KqueueSelector<std::rc::Rc<()>>: Send, Sync);
+}
 
 fn selector<T>() -> ModelKqueueSelector<T> {
     ModelKqueueSelector::new().unwrap()
