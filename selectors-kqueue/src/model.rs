@@ -28,8 +28,9 @@
 //!
 //! # Limits
 //!
-//! - Closed fds are noticed at the start of each call (`fstat` fails with
-//!   `EBADF`), not at `close(2)` itself. A number reused by another file is
+//! - Closed fds are noticed when a change names them or before each wait
+//!   (`fstat` fails with `EBADF`), not at `close(2)` itself; until then
+//!   [`knotes`](ModelKqueue::knotes) still counts them. A number reused by another file is
 //!   noticed too, by a changed (device, inode) identity; a number reused by
 //!   the *same* file (a `dup` of it) is not, where FreeBSD would have
 //!   dropped the knotes.
@@ -123,8 +124,8 @@ fn file_id(fd: RawFd) -> Result<FileId, Errno> {
 }
 
 impl ModelKqueue {
-    /// How many knotes the queue holds (closed fds are noticed at the next
-    /// `kevent`).
+    /// How many knotes the queue holds (those of closed fds until the next
+    /// wait or change notices them).
     pub fn knotes(&self) -> usize {
         self.knotes.len()
     }
@@ -166,7 +167,17 @@ impl ModelKqueue {
     fn change(&mut self, kev: &Kev) -> Result<(), Errno> {
         let key = (kev.ident, kev.filter);
         // Every change to an fd filter looks the fd up first (fget).
-        let file = file_id(kev.ident)?;
+        let file = file_id(kev.ident);
+        // Knotes of a closed or reused number are gone (checked here for
+        // this fd only, so a change costs O(log n), not a scan of them all).
+        for filter in [Filter::Read, Filter::Write] {
+            if let Some(knote) = self.knotes.get(&(kev.ident, filter)) {
+                if file != Ok(knote.file) {
+                    self.knotes.remove(&(kev.ident, filter));
+                }
+            }
+        }
+        let file = file?;
         if kev.flags.contains(Flags::ADD) {
             if let Some((filter, errno)) = self.refuse {
                 if filter == kev.filter {
@@ -283,8 +294,6 @@ impl Kevent for ModelKqueue {
         if timeout.map_or(false, |t| t > MAX_TIMEOUT) {
             return Err(Errno::INVAL.into());
         }
-        self.forget_closed();
-
         let mut receipts = Vec::new();
         for kev in changes {
             let result = self.change(kev);
@@ -309,6 +318,7 @@ impl Kevent for ModelKqueue {
         if max == 0 {
             return Ok(0);
         }
+        self.forget_closed();
         let events = self.scan(max, timeout)?;
         let n = events.len();
         events.into_iter().for_each(&mut each);
