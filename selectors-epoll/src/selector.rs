@@ -10,10 +10,15 @@ use rustix::event::Timespec;
 use rustix::io::{DupFlags, Errno};
 use selectors_core::timeout;
 use selectors_core::{
-    push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap,
+    push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap, Waker,
 };
 
 use crate::buffer::WaitBuffer;
+use crate::wake::WakeSource;
+
+/// The event data of the waker's fd. Registrations never have it: their tag
+/// (the high half) is never 0.
+const WAKE_DATA: u64 = 0;
 
 /// The longest single wait: `epoll_pwait(2)` takes an `int` of milliseconds
 /// (about 24.8 days). Longer timeouts are waited for in several steps rather
@@ -79,6 +84,7 @@ pub struct EpollSelector<T = ()> {
     epoll: OwnedFd,
     map: SelectorMap<T>,
     buffer: WaitBuffer,
+    wake: Option<(WakeSource, Waker)>,
 }
 
 impl<T> EpollSelector<T> {
@@ -98,7 +104,29 @@ impl<T> EpollSelector<T> {
             epoll: epoll::create(CreateFlags::CLOEXEC)?,
             map: SelectorMap::new(),
             buffer: WaitBuffer::new(),
+            wake: None,
         })
+    }
+
+    /// [`Selector::waker`] on the self-pipe, as where eventfd is refused.
+    #[cfg(test)]
+    pub(crate) fn pipe_waker(&mut self) -> io::Result<Waker> {
+        assert!(self.wake.is_none());
+        self.install_waker(WakeSource::pipe()?)
+    }
+
+    /// Adds the waker's fd to the interest list and keeps it.
+    fn install_waker(&mut self, (source, waker): (WakeSource, Waker)) -> io::Result<Waker> {
+        add_wake(self.epoll.as_fd(), source.fd())?;
+        self.buffer.reserve_for(self.map.len() + 1);
+        self.wake = Some((source, waker.clone()));
+        Ok(waker)
+    }
+
+    /// How many events one wait may return: one per registration, plus the
+    /// waker's.
+    fn wait_room(&self) -> usize {
+        self.map.len() + usize::from(self.wake.is_some())
     }
 
     /// Replaces the epoll instance with a fresh one holding exactly the
@@ -120,6 +148,10 @@ impl<T> EpollSelector<T> {
                 return Err(Error::os("epoll_ctl(EPOLL_CTL_ADD)", key.fd, e));
             }
         }
+        if let Some((source, _)) = &self.wake {
+            add_wake(fresh.as_fd(), source.fd())
+                .map_err(|e| Error::os("epoll_ctl(EPOLL_CTL_ADD)", source.fd(), e))?;
+        }
         rustix::io::dup3(&fresh, &mut self.epoll, DupFlags::CLOEXEC)
             .map_err(|e| Error::os_general("dup3", e))
     }
@@ -138,7 +170,7 @@ impl<T> Selector<T> for EpollSelector<T> {
         let tag = self.map.next_tag();
         add(self.epoll.as_fd(), fd, events, tag)
             .map_err(|e| Error::os("epoll_ctl(EPOLL_CTL_ADD)", fd, e))?;
-        self.buffer.reserve_for(self.map.len() + 1);
+        self.buffer.reserve_for(self.wait_room() + 1);
         Ok(self.map.insert(fd, events, data))
     }
 
@@ -195,11 +227,18 @@ impl<T> Selector<T> for EpollSelector<T> {
                 Err(Errno::INTR) => return Ok(0),
                 Err(e) => return Err(Error::os_general("epoll_wait", e)),
             };
-            let orphans = collect(&self.map, events, ready);
+            let Collected { orphans, woken } = collect(&self.map, events, ready);
+            if woken {
+                if let Some((source, _)) = &self.wake {
+                    source
+                        .drain()
+                        .map_err(|e| Error::os("read", source.fd(), e))?;
+                }
+            }
             if orphans {
                 self.rebuild()?;
             }
-            if !ready.is_empty() {
+            if woken || !ready.is_empty() {
                 return Ok(ready.len());
             }
             timeout = match timeout {
@@ -209,6 +248,15 @@ impl<T> Selector<T> for EpollSelector<T> {
                 Some(t) if !orphans && t > MAX_WAIT => Some(t - MAX_WAIT),
                 _ => return Ok(0),
             };
+        }
+    }
+
+    /// An eventfd (a socket pair where the kernel refuses eventfd), watched
+    /// with event data 0.
+    fn waker(&mut self) -> io::Result<Waker> {
+        match &self.wake {
+            Some((_, waker)) => Ok(waker.clone()),
+            None => self.install_waker(WakeSource::new()?),
         }
     }
 
@@ -244,27 +292,41 @@ impl<T: fmt::Debug> fmt::Debug for EpollSelector<T> {
             .field("epoll", &self.epoll.as_raw_fd())
             .field("map", &self.map)
             .field("wait_capacity", &self.buffer.capacity())
+            .field("waker", &self.wake.as_ref().map(|(source, _)| source))
             .finish()
     }
 }
 
-/// Copies the live events of one wait into `ready`; returns whether any
-/// event belonged to no live registration (an orphan: see
-/// [`EpollSelector`]).
+/// What one wait found besides ready registrations.
+struct Collected {
+    /// An event belonged to no live registration (see [`EpollSelector`]).
+    orphans: bool,
+    /// The waker's fd is readable.
+    woken: bool,
+}
+
+/// Copies the live events of one wait into `ready`.
 fn collect<T: Clone>(
     map: &SelectorMap<T>,
     events: &[epoll::Event],
     ready: &mut Vec<Ready<T>>,
-) -> bool {
-    let mut orphans = false;
+) -> Collected {
+    let mut found = Collected {
+        orphans: false,
+        woken: false,
+    };
     for &event in events {
+        if event.data.u64() == WAKE_DATA {
+            found.woken = true;
+            continue;
+        }
         let (fd, tag) = decode(event.data);
         match map.get_tagged(fd, tag) {
             Some(key) => push_ready(ready, key, readiness(key.events, event.flags)),
-            None => orphans = true,
+            None => found.orphans = true,
         }
     }
-    orphans
+    found
 }
 
 /// The event data of a registration: its tag in the high half, its fd in the
@@ -320,6 +382,15 @@ fn add(epoll: BorrowedFd<'_>, fd: RawFd, events: Events, tag: u32) -> rustix::io
     // touching it; the number is the caller's own, as in Python's API.
     let source = unsafe { BorrowedFd::borrow_raw(fd) };
     epoll::add(epoll, source, encode(fd, tag), interest(events))
+}
+
+/// `epoll_ctl(EPOLL_CTL_ADD)` of the waker's fd, for reading, with
+/// [`WAKE_DATA`].
+fn add_wake(epoll: BorrowedFd<'_>, fd: RawFd) -> rustix::io::Result<()> {
+    // SAFETY: `fd` is the waker's, which the selector keeps open as long as
+    // the epoll instance.
+    let source = unsafe { BorrowedFd::borrow_raw(fd) };
+    epoll::add(epoll, source, EventData::new_u64(WAKE_DATA), EventFlags::IN)
 }
 
 /// `epoll_ctl(EPOLL_CTL_MOD)` on a registered fd number.
