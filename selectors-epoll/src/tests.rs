@@ -348,3 +348,50 @@ fn woken_blocking_select_returns_even_with_orphans() {
     waker.wake().unwrap();
     assert_eq!(sel.select(None).unwrap(), []);
 }
+
+/// The kernel release as (major, minor), from `/proc`.
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+fn kernel_version() -> (u32, u32) {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap(), parts.next().unwrap())
+}
+
+/// Sub-millisecond timeouts go to `epoll_pwait2` on Linux 5.11 and later
+/// (the probe settles on first use), and are rounded up to whole
+/// milliseconds where it is missing. One test, because it flips the
+/// process-wide probe state.
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+#[test]
+fn sub_millisecond_timeouts_use_epoll_pwait2_or_round_up() {
+    use crate::buffer::{PWAIT2_NO, PWAIT2_STATE, PWAIT2_UNKNOWN};
+    use std::sync::atomic::Ordering;
+
+    let mut sel = EpollSelector::<()>::new().unwrap();
+    let timeout = Duration::from_micros(300);
+    let start = Instant::now();
+    assert_eq!(sel.select(Some(timeout)).unwrap(), []);
+    assert!(start.elapsed() >= timeout);
+    let state = PWAIT2_STATE.load(Ordering::Relaxed);
+    assert_ne!(state, PWAIT2_UNKNOWN);
+    if kernel_version() >= (5, 11) {
+        assert_ne!(
+            state,
+            PWAIT2_NO,
+            "epoll_pwait2 refused on {:?}",
+            kernel_version()
+        );
+    }
+
+    // As on a kernel without it: whole milliseconds, rounded up.
+    PWAIT2_STATE.store(PWAIT2_NO, Ordering::Relaxed);
+    for _ in 0..3 {
+        let start = Instant::now();
+        assert_eq!(sel.select(Some(timeout)).unwrap(), []);
+        assert!(start.elapsed() >= Duration::from_millis(1));
+    }
+    PWAIT2_STATE.store(state, Ordering::Relaxed);
+}
