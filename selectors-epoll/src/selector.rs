@@ -6,7 +6,7 @@ use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
-use rustix::io::{DupFlags, Errno};
+use rustix::io::Errno;
 use selectors_core::timeout;
 use selectors_core::{
     push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap, Waker,
@@ -159,8 +159,7 @@ impl<T> EpollSelector<T> {
             add_wake(fresh.as_fd(), source.fd())
                 .map_err(|e| Error::os("epoll_ctl(EPOLL_CTL_ADD)", source.fd(), e))?;
         }
-        rustix::io::dup3(&fresh, &mut self.epoll, DupFlags::CLOEXEC)
-            .map_err(|e| Error::os_general("dup3", e))
+        replace_fd(&fresh, &mut self.epoll)
     }
 }
 
@@ -372,6 +371,22 @@ pub(crate) fn readiness(registered: Events, flags: EventFlags) -> Events {
         flags.contains(EventFlags::OUT),
         flags.bits() & !plain.bits() != 0,
     )
+}
+
+/// Makes `target` name the same epoll instance as `fresh`, close-on-exec.
+#[cfg(target_os = "linux")]
+fn replace_fd(fresh: &OwnedFd, target: &mut OwnedFd) -> Result<()> {
+    rustix::io::dup3(fresh, target, rustix::io::DupFlags::CLOEXEC)
+        .map_err(|e| Error::os_general("dup3", e))
+}
+
+/// Makes `target` name the same epoll instance as `fresh`, close-on-exec.
+/// rustix has no `dup3` flags on Android, so this takes two calls.
+#[cfg(target_os = "android")]
+fn replace_fd(fresh: &OwnedFd, target: &mut OwnedFd) -> Result<()> {
+    rustix::io::dup2(fresh, target).map_err(|e| Error::os_general("dup2", e))?;
+    rustix::io::fcntl_setfd(&*target, rustix::io::FdFlags::CLOEXEC)
+        .map_err(|e| Error::os_general("fcntl(F_SETFD)", e))
 }
 
 /// `epoll_ctl(EPOLL_CTL_ADD)` on a registered fd number.
