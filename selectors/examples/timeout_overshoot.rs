@@ -38,19 +38,11 @@ fn measure<S: Selector<()>>(name: &str, mut sel: S, runs: usize) {
 }
 
 fn main() {
-    let runs = std::env::args()
+    let runs: usize = std::env::args()
         .nth(1)
         .map_or(1000, |n| n.parse().expect("runs: a number"));
-    measure(
-        "select",
-        selectors_select::SelectSelector::new().unwrap(),
-        runs,
-    );
-    measure("poll", selectors_poll::PollSelector::new().unwrap(), runs);
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    measure(
-        "epoll",
-        selectors_epoll::EpollSelector::new().unwrap(),
-        runs,
-    );
+    for &backend in selectors::Backend::available() {
+        let sel = selectors::AnySelector::with_backend(backend).unwrap();
+        measure(backend.name(), sel, runs);
+    }
 }

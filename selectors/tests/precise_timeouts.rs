@@ -2,6 +2,9 @@
 //! idle selector waits at least 300 µs, never returns at once, and
 //! overshoots by little (see `examples/timeout_overshoot.rs` for figures).
 
+// Needs at least one backend.
+#![cfg(all(unix, any(feature = "select", feature = "poll", feature = "epoll")))]
+
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant};
 
@@ -37,20 +40,28 @@ fn check<S: Selector<u32>>(mut sel: S) {
     assert!(median < MEDIAN_BOUND, "median {median:?}: {took:?}");
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "select"))]
 #[test]
 fn select() {
     check(selectors_select::SelectSelector::new().unwrap());
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "poll"))]
 #[test]
 fn poll() {
     check(selectors_poll::PollSelector::new().unwrap());
 }
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
 #[test]
 fn epoll() {
     check(selectors_epoll::EpollSelector::new().unwrap());
+}
+
+#[cfg(unix)]
+#[test]
+fn any_on_every_available_backend() {
+    for &backend in selectors::Backend::available() {
+        check(selectors::AnySelector::with_backend(backend).unwrap());
+    }
 }

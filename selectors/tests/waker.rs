@@ -1,6 +1,9 @@
 //! `Selector::waker` on every backend, with real threads: generic checks,
 //! instantiated per selector type by `waker_suite!`, one `#[test]` each.
 
+// Needs at least one backend.
+#![cfg(all(unix, any(feature = "select", feature = "poll", feature = "epoll")))]
+
 use std::io::{Read, Write};
 use std::os::unix::io::AsRawFd;
 use std::os::unix::net::UnixStream;
@@ -19,6 +22,15 @@ const PROMPT: Duration = Duration::from_secs(5);
 const IDLE: Duration = Duration::from_millis(200);
 
 macro_rules! waker_suite {
+    ($name:ident, fn $($ctor:ident)::+) => {
+        mod $name {
+            fn new<T>() -> selectors::AnySelector<T> {
+                $($ctor)::+::<T>().expect("creating the selector")
+            }
+
+            waker_suite!(@suite);
+        }
+    };
     ($name:ident, $($sel:tt)+) => {
         mod $name {
             type Sel<T> = $($sel)+<T>;
@@ -27,34 +39,37 @@ macro_rules! waker_suite {
                 Sel::<T>::new().expect("creating the selector")
             }
 
-            waker_suite!(@checks
-                wake_before_select_ends_it_early,
-                wake_from_another_thread_ends_a_blocking_select,
-                wakes_coalesce_then_select_blocks_again,
-                concurrent_wakes_coalesce,
-                waker_fd_is_never_reported_nor_in_the_map,
-                waker_is_the_same_on_every_call,
-                registrations_around_the_waker_keep_working,
-                ten_thousand_wakes_from_four_threads_none_lost,
-                waker_outlives_its_selector,
-            );
+            waker_suite!(@suite);
         }
+    };
+    (@suite) => {
+        waker_suite!(@checks
+            wake_before_select_ends_it_early,
+            wake_from_another_thread_ends_a_blocking_select,
+            wakes_coalesce_then_select_blocks_again,
+            concurrent_wakes_coalesce,
+            waker_fd_is_never_reported_nor_in_the_map,
+            waker_is_the_same_on_every_call,
+            registrations_around_the_waker_keep_working,
+            ten_thousand_wakes_from_four_threads_none_lost,
+            waker_outlives_its_selector,
+        );
     };
     (@checks $($check:ident),* $(,)?) => {
         $(
             #[test]
             fn $check() {
-                super::$check(new::<u32>);
+                crate::$check(new::<u32>);
             }
         )*
     };
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "select"))]
 waker_suite!(select, selectors_select::SelectSelector);
-#[cfg(unix)]
+#[cfg(all(unix, feature = "poll"))]
 waker_suite!(poll, selectors_poll::PollSelector);
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
 waker_suite!(epoll, selectors_epoll::EpollSelector);
 
 /// Selects with `timeout` and returns the result and how long it took.
@@ -342,4 +357,24 @@ fn waker_outlives_its_selector<S: Selector<u32>>(new: fn() -> S) {
     for _ in 0..2000 {
         waker.wake().unwrap();
     }
+}
+
+/// `AnySelector` on what `new` picks, and forced onto poll and select.
+#[cfg(all(unix, any(feature = "select", feature = "poll", feature = "epoll")))]
+mod any {
+    waker_suite!(picked, selectors::AnySelector);
+    #[cfg(feature = "select")]
+    waker_suite!(select, fn crate::forced_select);
+    #[cfg(feature = "poll")]
+    waker_suite!(poll, fn crate::forced_poll);
+}
+
+#[cfg(all(unix, feature = "select"))]
+fn forced_select<T>() -> std::io::Result<selectors::AnySelector<T>> {
+    selectors::AnySelector::with_backend(selectors::Backend::Select)
+}
+
+#[cfg(all(unix, feature = "poll"))]
+fn forced_poll<T>() -> std::io::Result<selectors::AnySelector<T>> {
+    selectors::AnySelector::with_backend(selectors::Backend::Poll)
 }
