@@ -1,7 +1,7 @@
 //! The types every `selectors` backend shares: [`Events`], [`SelectorKey`],
 //! [`FileObject`], [`Error`], [`SelectorMap`] and the [`Selector`] trait,
-//! plus the small helpers backends need ([`timeout`], [`push_ready`],
-//! [`ReadyMerger`]).
+//! the cross-thread [`Waker`], plus the small helpers backends need
+//! ([`timeout`], [`push_ready`], [`ReadyMerger`], [`WakePipe`]).
 //!
 //! This crate makes no system call and has no `unsafe`. Users normally
 //! depend on the `selectors` umbrella crate, which re-exports all of it.
@@ -24,6 +24,7 @@ mod map;
 mod merge;
 mod selector;
 pub mod timeout;
+mod waker;
 
 pub use error::{Error, Result};
 pub use events::{Events, EVENT_READ, EVENT_WRITE};
@@ -32,9 +33,11 @@ pub use key::SelectorKey;
 pub use map::{push_ready, Iter, SelectorMap};
 pub use merge::ReadyMerger;
 pub use selector::{Ready, Selector};
+pub use waker::{Wake, WakePipe, Waker};
 
 static_assertions::assert_impl_all!(Events: Copy, Send, Sync, Unpin);
 static_assertions::assert_impl_all!(Error: Send, Sync, std::error::Error);
 static_assertions::assert_impl_all!(SelectorKey<()>: Copy, Send, Sync);
 static_assertions::assert_impl_all!(SelectorMap<()>: Send, Sync, Clone);
+static_assertions::assert_impl_all!(Waker: Send, Sync, Clone, Unpin);
 static_assertions::assert_not_impl_any!(SelectorMap<std::rc::Rc<()>>: Send, Sync);
