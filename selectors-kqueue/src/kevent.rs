@@ -6,13 +6,17 @@
 //! converts to rustix's `Event` and back; in tests on Linux it is implemented
 //! by `crate::model::ModelKqueue`. `rustix::event::kqueue::Event` only exists
 //! on kqueue targets, hence the portable type.
+//!
+//! A [`Remote`] submits changes to a queue from other threads: the waker's
+//! `NOTE_TRIGGER` of the selector's `EVFILT_USER` knote.
 
+use std::fmt;
 use std::io;
 use std::ops::BitOr;
 use std::os::unix::io::{AsFd, RawFd};
 use std::time::Duration;
 
-/// The kqueue filter a change or event is about: the only two a selector
+/// The kqueue filter a change or event is about: the only three a selector
 /// uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Filter {
@@ -20,7 +24,15 @@ pub enum Filter {
     Read,
     /// `EVFILT_WRITE`.
     Write,
+    /// `EVFILT_USER`: a knote that only `NOTE_TRIGGER` makes ready; its
+    /// `ident` is a number of our choosing, not an fd. Apple, FreeBSD and
+    /// DragonFly have it (NetBSD only since 10, OpenBSD not at all).
+    User,
 }
+
+/// `NOTE_TRIGGER` in `fflags`: makes an `EVFILT_USER` knote ready (the
+/// value of Apple and FreeBSD).
+pub(crate) const NOTE_TRIGGER: u32 = 0x0100_0000;
 
 /// The `kevent` flags the selector uses. The bit values are ours; the real
 /// kqueue translates them one by one.
@@ -41,6 +53,10 @@ impl Flags {
     pub const EOF: Flags = Flags(8);
     /// `EV_ERROR`: this event is a receipt or the error of a change.
     pub const ERROR: Flags = Flags(16);
+    /// `EV_CLEAR`: delivering the event resets the knote's state (for
+    /// `EVFILT_USER`: un-triggers it); in a change to an existing user
+    /// knote, resets it at once.
+    pub const CLEAR: Flags = Flags(32);
 
     /// Both sets of flags (`|` in const contexts).
     #[inline]
@@ -66,12 +82,14 @@ impl BitOr for Flags {
 /// One `struct kevent`, reduced to what a selector uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Kev {
-    /// `ident`: the fd.
+    /// `ident`: the fd, or the number of a user knote.
     pub ident: RawFd,
     /// `filter`.
     pub filter: Filter,
     /// `flags`.
     pub flags: Flags,
+    /// `fflags`: filter-specific; only [`NOTE_TRIGGER`] is used.
+    pub fflags: u32,
     /// `data`: errno in a receipt; bytes available in a read event.
     pub data: i64,
     /// `udata`: the registration tag, handed back untouched.
@@ -79,15 +97,26 @@ pub struct Kev {
 }
 
 impl Kev {
-    /// A change to submit: `data` is zero.
+    /// A change to submit: `fflags` and `data` are zero.
     #[inline]
     pub const fn change(ident: RawFd, filter: Filter, flags: Flags, udata: usize) -> Kev {
         Kev {
             ident,
             filter,
             flags,
+            fflags: 0,
             data: 0,
             udata,
+        }
+    }
+
+    /// The change that triggers the user knote `ident` (which must exist):
+    /// no flag, `fflags` = [`NOTE_TRIGGER`], as the Go runtime does.
+    #[inline]
+    pub const fn trigger(ident: RawFd, udata: usize) -> Kev {
+        Kev {
+            fflags: NOTE_TRIGGER,
+            ..Kev::change(ident, Filter::User, Flags::NONE, udata)
         }
     }
 }
@@ -95,6 +124,14 @@ impl Kev {
 /// Something that does what `kevent(2)` does. `AsFd` gives the kqueue's fd
 /// (`fileno()`).
 pub trait Kevent: AsFd + Sized {
+    /// A handle on the same queue for other threads.
+    type Remote: Remote;
+
+    /// A handle that submits changes to this queue from any thread. It keeps
+    /// the queue alive: changes it submits after the queue's owner is gone
+    /// land in a queue nobody waits on, harmlessly.
+    fn remote(&self) -> Self::Remote;
+
     /// Creates a new queue (`kqueue(2)`), close-on-exec.
     fn open() -> io::Result<Self>;
 
@@ -111,4 +148,13 @@ pub trait Kevent: AsFd + Sized {
         timeout: Option<Duration>,
         each: F,
     ) -> io::Result<usize>;
+}
+
+/// Submits changes to a queue from any thread, without waiting and without
+/// receipts: `kevent(kq, changes, NULL, 0, ...)`.
+pub trait Remote: Send + Sync + fmt::Debug + 'static {
+    /// Applies `changes` in order; a change the kernel refuses is the
+    /// call's error (with an empty event list there is nowhere else to
+    /// report it).
+    fn submit(&self, changes: &[Kev]) -> io::Result<()>;
 }

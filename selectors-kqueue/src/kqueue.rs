@@ -4,19 +4,26 @@ use std::ffi::c_void;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::unix::io::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::event::kqueue::{self, Event, EventFilter, EventFlags};
-use rustix::io::{fcntl_getfd, fcntl_setfd, FdFlags};
+use rustix::io::{fcntl_getfd, fcntl_setfd, Errno, FdFlags};
 
-use crate::kevent::{Filter, Flags, Kev, Kevent};
+use crate::kevent::{Filter, Flags, Kev, Kevent, Remote};
 
 /// A kqueue descriptor and the event list it fills, kept between calls.
 pub struct Kqueue {
-    fd: OwnedFd,
+    /// Shared with the [`KqueueRemote`]s (the waker), which keep the queue
+    /// open, so a late wake never reaches a reused fd number.
+    fd: Arc<OwnedFd>,
     changes: Vec<Event>,
     events: Vec<Event>,
 }
+
+/// [`Remote`] on a real kqueue: the same fd, shared.
+#[derive(Debug)]
+pub struct KqueueRemote(Arc<OwnedFd>);
 
 // SAFETY: `Event` is `!Send`/`!Sync` only because its `udata` field is a
 // pointer. We only ever store an integer tag there and never dereference it.
@@ -37,6 +44,12 @@ impl AsFd for Kqueue {
 }
 
 impl Kevent for Kqueue {
+    type Remote = KqueueRemote;
+
+    fn remote(&self) -> KqueueRemote {
+        KqueueRemote(self.fd.clone())
+    }
+
     fn open() -> io::Result<Self> {
         let fd = kqueue::kqueue()?;
         // kqueue(2) has no CLOEXEC flag (only FreeBSD 13's kqueuex does), so
@@ -45,7 +58,7 @@ impl Kevent for Kqueue {
         // out of exec'd programs too.
         fcntl_setfd(&fd, fcntl_getfd(&fd)? | FdFlags::CLOEXEC)?;
         Ok(Kqueue {
-            fd,
+            fd: Arc::new(fd),
             changes: Vec::new(),
             events: Vec::new(),
         })
@@ -59,7 +72,9 @@ impl Kevent for Kqueue {
         mut each: F,
     ) -> io::Result<usize> {
         self.changes.clear();
-        self.changes.extend(changes.iter().map(to_raw));
+        for change in changes {
+            self.changes.push(to_raw(change)?);
+        }
         self.events.clear();
         self.events.reserve(max);
         let list: &mut [MaybeUninit<Event>] = &mut self.events.spare_capacity_mut()[..max];
@@ -67,38 +82,86 @@ impl Kevent for Kqueue {
         // long as the kqueue. That is an I/O-safety rule, not a memory one:
         // closing an fd makes the kernel drop its knotes (kqueue(2)), and the
         // only thing we get back from them is our integer `udata`.
-        let (got, _) = unsafe { kqueue::kevent(&self.fd, &self.changes, list, timeout)? };
+        let (got, _) = unsafe { kqueue::kevent(&*self.fd, &self.changes, list, timeout)? };
         got.iter().filter_map(from_raw).for_each(&mut each);
         Ok(got.len())
     }
 }
 
+impl Remote for KqueueRemote {
+    fn submit(&self, changes: &[Kev]) -> io::Result<()> {
+        let changes = changes.iter().map(to_raw).collect::<io::Result<Vec<_>>>()?;
+        let mut none: [MaybeUninit<Event>; 0] = [];
+        loop {
+            // SAFETY: as in `Kqueue::kevent`; these changes name user
+            // knotes, no fds.
+            return match unsafe { kqueue::kevent(&*self.0, &changes, &mut none, None) } {
+                Ok(_) => Ok(()),
+                Err(Errno::INTR) => continue,
+                Err(e) => Err(e.into()),
+            };
+        }
+    }
+}
+
 /// Our flags and rustix's, bit for bit.
-const FLAGS: [(Flags, EventFlags); 5] = [
+const FLAGS: [(Flags, EventFlags); 6] = [
     (Flags::ADD, EventFlags::ADD),
     (Flags::DELETE, EventFlags::DELETE),
     (Flags::RECEIPT, EventFlags::RECEIPT),
     (Flags::EOF, EventFlags::EOF),
     (Flags::ERROR, EventFlags::ERROR),
+    (Flags::CLEAR, EventFlags::CLEAR),
 ];
 
-fn to_raw(kev: &Kev) -> Event {
+/// `EINVAL` for a filter this target lacks, as a kernel without it says:
+/// rustix 1.1 offers `EVFILT_USER` on Apple, FreeBSD and DragonFly only
+/// (NetBSD has it since 10, OpenBSD not at all), and the selector's waker
+/// falls back to a pipe on that error.
+fn to_raw(kev: &Kev) -> io::Result<Event> {
     let filter = match kev.filter {
         Filter::Read => EventFilter::Read(kev.ident),
         Filter::Write => EventFilter::Write(kev.ident),
+        #[cfg(any(
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "dragonfly"
+        ))]
+        Filter::User => EventFilter::User {
+            ident: kev.ident as _,
+            flags: kqueue::UserFlags::from_bits_retain(kev.fflags & crate::kevent::NOTE_TRIGGER),
+            user_flags: kqueue::UserDefinedFlags::new(0),
+        },
+        #[cfg(not(any(
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "dragonfly"
+        )))]
+        Filter::User => return Err(Errno::INVAL.into()),
     };
     let flags = FLAGS
         .iter()
         .filter(|(ours, _)| kev.flags.contains(*ours))
         .fold(EventFlags::empty(), |acc, (_, raw)| acc | *raw);
     // `udata` is an integer tag, never a real pointer.
-    Event::new(filter, flags, kev.udata as *mut c_void)
+    Ok(Event::new(filter, flags, kev.udata as *mut c_void))
 }
 
 fn from_raw(ev: &Event) -> Option<Kev> {
-    let (filter, ident) = match ev.filter() {
-        EventFilter::Read(fd) => (Filter::Read, fd),
-        EventFilter::Write(fd) => (Filter::Write, fd),
+    let (filter, ident, fflags) = match ev.filter() {
+        EventFilter::Read(fd) => (Filter::Read, fd, 0),
+        EventFilter::Write(fd) => (Filter::Write, fd, 0),
+        #[cfg(any(
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "dragonfly"
+        ))]
+        EventFilter::User { ident, flags, .. } => (
+            Filter::User,
+            // Our idents are small numbers: one that does not fit is not ours.
+            i32::try_from(ident).ok()?,
+            flags.bits() & crate::kevent::NOTE_TRIGGER,
+        ),
         // We register nothing else.
         _ => return None,
     };
@@ -111,6 +174,7 @@ fn from_raw(ev: &Event) -> Option<Kev> {
         ident,
         filter,
         flags,
+        fflags,
         data: ev.data(),
         udata: ev.udata() as usize,
     })
@@ -120,16 +184,31 @@ fn from_raw(ev: &Event) -> Option<Kev> {
 mod tests {
     use super::*;
 
+    /// Whether rustix can express `EVFILT_USER` on this target.
+    const HAS_USER: bool = cfg!(any(
+        target_vendor = "apple",
+        target_os = "freebsd",
+        target_os = "dragonfly"
+    ));
+
     #[test]
     fn conversion_round_trips() {
         let kev = Kev {
             ident: 7,
             filter: Filter::Write,
             flags: Flags::ADD | Flags::RECEIPT,
+            fflags: 0,
             data: 0,
             udata: 42,
         };
-        assert_eq!(from_raw(&to_raw(&kev)), Some(kev));
+        assert_eq!(from_raw(&to_raw(&kev).unwrap()), Some(kev));
+        let trigger = Kev::trigger(0, 0);
+        let raw = to_raw(&trigger);
+        assert_eq!(raw.is_ok(), HAS_USER, "{:?}", raw.as_ref().err());
+        match raw {
+            Ok(raw) => assert_eq!(from_raw(&raw), Some(trigger)),
+            Err(e) => assert_eq!(e.raw_os_error(), Some(Errno::INVAL.raw_os_error())),
+        }
     }
 
     #[test]

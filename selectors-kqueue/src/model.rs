@@ -25,6 +25,16 @@
 //!   cause of CPython bpo-29255); otherwise the timeout is honoured to the
 //!   nanosecond (`ppoll`). Timeouts above 10⁸ s are `EINVAL`, as on macOS.
 //!   A signal makes the wait fail with `EINTR`.
+//! - `EVFILT_USER` knotes (their `ident` a number, no fd): `EV_ADD` creates
+//!   one, triggered if `fflags` has `NOTE_TRIGGER`, clearing on delivery if
+//!   `flags` has `EV_CLEAR`; a later change with `NOTE_TRIGGER` triggers
+//!   it, one with `EV_CLEAR` resets it (after any trigger in the same
+//!   change); a change without `EV_ADD` to a missing one is `ENOENT`. A
+//!   triggered knote is ready (`fflags` and `data` 0) until delivered with
+//!   `EV_CLEAR` or reset: so triggers coalesce. A trigger from another
+//!   thread ([`Kevent::remote`]) wakes a wait in progress: the model polls
+//!   a self-pipe of its own beside the fds, poked after each remote
+//!   change.
 //!
 //! # Limits
 //!
@@ -34,9 +44,13 @@
 //!   noticed too, by a changed (device, inode) identity; a number reused by
 //!   the *same* file (a `dup` of it) is not, where FreeBSD would have
 //!   dropped the knotes.
-//! - Only `EVFILT_READ` and `EVFILT_WRITE` exist, and no `EV_CLEAR`,
-//!   `EV_ONESHOT`, `EV_ENABLE`/`EV_DISABLE`, `fflags`; the `data` of a write
-//!   event is 0 instead of the free buffer space.
+//! - Only `EVFILT_READ`, `EVFILT_WRITE` and `EVFILT_USER` exist; no
+//!   `EV_ONESHOT`, `EV_ENABLE`/`EV_DISABLE`, and `EV_CLEAR` only on user
+//!   knotes; of `fflags` only `NOTE_TRIGGER` (no `NOTE_FFAND`, ...); the
+//!   `data` of a write event is 0 instead of the free buffer space.
+//! - Only changes submitted through a [`ModelRemote`] wake a wait in
+//!   progress; the queue's owner cannot change it while it waits anyway
+//!   (`kevent` takes `&mut self`).
 //! - Events beyond the list's size are dropped for that call (the kernel
 //!   keeps them queued for the next), and knotes are reported in fd order.
 //! - Linux's `poll(2)` decides readiness: e.g. a regular file is always
@@ -50,21 +64,40 @@ use std::fmt;
 use std::fs::File;
 use std::io;
 use std::os::unix::io::{AsFd, BorrowedFd, OwnedFd, RawFd};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
 use selectors_core::timeout::MAX_TIMEOUT;
+use selectors_core::{Wake, WakePipe};
 
-use crate::kevent::{Filter, Flags, Kev, Kevent};
+use crate::kevent::{Filter, Flags, Kev, Kevent, Remote, NOTE_TRIGGER};
 
 /// A kqueue modelled in process (not for users; see the [module docs](self)).
 pub struct ModelKqueue {
     /// Stands in for the kqueue's own fd (it is `/dev/null`, close-on-exec),
     /// so `AsFd` and `fileno()` work.
     fd: OwnedFd,
-    knotes: BTreeMap<(RawFd, Filter), Knote>,
+    /// The knotes, shared with the [`ModelRemote`]s.
+    shared: Arc<Shared>,
     stats: Stats,
+}
+
+/// What other threads may change: the kernel's side of the queue.
+struct Shared {
+    state: Mutex<State>,
+    /// Poked after a [`ModelRemote`] change, so that a wait in progress
+    /// looks at the knotes again: its read end is in every wait's poll set.
+    poke: WakePipe,
+}
+
+#[derive(Default)]
+struct State {
+    /// `EVFILT_READ` and `EVFILT_WRITE` knotes, by (fd, filter).
+    knotes: BTreeMap<(RawFd, Filter), Knote>,
+    /// `EVFILT_USER` knotes, by ident.
+    users: BTreeMap<RawFd, UserKnote>,
     refuse: Option<(Filter, Errno)>,
 }
 
@@ -73,6 +106,16 @@ struct Knote {
     udata: usize,
     /// The file the fd named when the knote was added.
     file: FileId,
+}
+
+/// An `EVFILT_USER` knote.
+#[derive(Clone, Copy, Debug)]
+struct UserKnote {
+    udata: usize,
+    /// Added with `EV_CLEAR`: delivery un-triggers it.
+    clear: bool,
+    /// `NOTE_TRIGGER` was applied, and not consumed yet.
+    triggered: bool,
 }
 
 /// (device, inode): tells a reused fd number from the file it named before.
@@ -93,7 +136,7 @@ impl fmt::Debug for ModelKqueue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ModelKqueue")
             .field("fd", &self.fd)
-            .field("knotes", &self.knotes.len())
+            .field("knotes", &self.knotes())
             .finish()
     }
 }
@@ -123,16 +166,29 @@ fn file_id(fd: RawFd) -> Result<FileId, Errno> {
     Ok((st.st_dev as u64, st.st_ino as u64))
 }
 
+impl Shared {
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A test that panicked while holding the lock left consistent maps.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 impl ModelKqueue {
-    /// How many knotes the queue holds (those of closed fds until the next
-    /// wait or change notices them).
+    /// How many knotes the queue holds, user knotes included (and those of
+    /// closed fds until the next wait or change notices them).
     pub fn knotes(&self) -> usize {
-        self.knotes.len()
+        let state = self.shared.state();
+        state.knotes.len() + state.users.len()
     }
 
-    /// Whether a knote for (`fd`, `filter`) exists.
+    /// Whether a knote for (`fd`, `filter`) exists (for [`Filter::User`],
+    /// `fd` is the ident).
     pub fn has_knote(&self, fd: RawFd, filter: Filter) -> bool {
-        self.knotes.contains_key(&(fd, filter))
+        let state = self.shared.state();
+        match filter {
+            Filter::User => state.users.contains_key(&fd),
+            _ => state.knotes.contains_key(&(fd, filter)),
+        }
     }
 
     /// What the queue was asked so far.
@@ -141,11 +197,117 @@ impl ModelKqueue {
     }
 
     /// Makes every later `EV_ADD` of `filter` fail with `errno`, the way a
-    /// kernel refuses a filter an fd does not support; `None` undoes it.
+    /// kernel refuses a filter an fd does not support (or, for
+    /// [`Filter::User`] and `EINVAL`, a kernel without `EVFILT_USER`);
+    /// `None` undoes it.
     pub fn refuse(&mut self, refuse: Option<(Filter, Errno)>) {
-        self.refuse = refuse;
+        self.shared.state().refuse = refuse;
     }
 
+    /// Waits until a knote is ready or `timeout` passes, and lists up to
+    /// `max` ready knotes. A poke that finds nothing ready (a remote change
+    /// that readied nothing, or one whose knote an earlier scan already
+    /// reported) waits again for the rest of the timeout: `kevent` never
+    /// returns empty before its timeout.
+    fn wait(&self, max: usize, timeout: Option<Duration>) -> io::Result<Vec<Kev>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            let (events, poked) = self.scan(max, left)?;
+            if !events.is_empty() || !poked || left == Some(Duration::ZERO) {
+                return Ok(events);
+            }
+        }
+    }
+
+    /// One `poll(2)` of the knotes' fds and the poke pipe; returns the ready
+    /// knotes and whether the pipe was poked.
+    fn scan(&self, max: usize, timeout: Option<Duration>) -> io::Result<(Vec<Kev>, bool)> {
+        // One pollfd per fd; its knotes are adjacent in the map.
+        let mut wanted: Vec<(RawFd, PollFlags)> = Vec::new();
+        let mut timeout = timeout;
+        {
+            let state = self.shared.state();
+            for &(fd, filter) in state.knotes.keys() {
+                let flags = match filter {
+                    Filter::Read => PollFlags::IN | rdhup(),
+                    _ => PollFlags::OUT,
+                };
+                match wanted.last_mut() {
+                    Some((last, both)) if *last == fd => *both |= flags,
+                    _ => wanted.push((fd, flags)),
+                }
+            }
+            if state.users.values().any(|user| user.triggered) {
+                timeout = Some(Duration::ZERO);
+            }
+        }
+        let mut fds: Vec<PollFd<'_>> = wanted
+            .iter()
+            .map(|&(fd, flags)| PollFd::from_borrowed_fd(borrow(fd), flags))
+            .collect();
+        fds.push(PollFd::from_borrowed_fd(
+            borrow(self.shared.poke.fd()),
+            PollFlags::IN,
+        ));
+        let timeout = timeout.map(|t| Timespec {
+            tv_sec: t.as_secs() as _,
+            tv_nsec: t.subsec_nanos() as _,
+        });
+        poll(&mut fds, timeout.as_ref())?;
+        let poked = !fds.pop().expect("the poke pipe").revents().is_empty();
+        if poked {
+            self.shared.poke.drain()?;
+        }
+
+        let mut state = self.shared.state();
+        let mut events = Vec::new();
+        for (pollfd, &(fd, _)) in fds.iter().zip(&wanted) {
+            let got = pollfd.revents();
+            if got.contains(PollFlags::NVAL) {
+                continue; // closed during the wait
+            }
+            let hup = got.contains(PollFlags::HUP);
+            for filter in [Filter::Read, Filter::Write] {
+                let Some(knote) = state.knotes.get(&(fd, filter)) else {
+                    continue;
+                };
+                let (ready, eof, data) = match filter {
+                    Filter::Read => (
+                        got.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR | rdhup()),
+                        hup || got.intersects(rdhup()),
+                        rustix::io::ioctl_fionread(borrow(fd)).unwrap_or(0) as i64,
+                    ),
+                    _ => (
+                        got.intersects(PollFlags::OUT | PollFlags::HUP | PollFlags::ERR),
+                        hup || got.contains(PollFlags::ERR),
+                        0,
+                    ),
+                };
+                if ready && events.len() < max {
+                    events.push(Kev {
+                        flags: if eof { Flags::EOF } else { Flags::NONE },
+                        data,
+                        ..Kev::change(fd, filter, Flags::NONE, knote.udata)
+                    });
+                }
+            }
+        }
+        // Triggered user knotes, read under the same lock that delivers
+        // (and, with EV_CLEAR, un-triggers) them.
+        for (&ident, user) in state.users.iter_mut() {
+            if user.triggered && events.len() < max {
+                events.push(Kev::change(ident, Filter::User, Flags::NONE, user.udata));
+                if user.clear {
+                    user.triggered = false;
+                }
+            }
+        }
+        Ok((events, poked))
+    }
+}
+
+impl State {
     /// Drops the knotes of fds that were closed (or whose number now names
     /// another file) since the last call: what FreeBSD does at `close(2)`.
     fn forget_closed(&mut self) {
@@ -165,6 +327,9 @@ impl ModelKqueue {
 
     /// Applies one change; the errno it fails with.
     fn change(&mut self, kev: &Kev) -> Result<(), Errno> {
+        if kev.filter == Filter::User {
+            return self.change_user(kev);
+        }
         let key = (kev.ident, kev.filter);
         // Every change to an fd filter looks the fd up first (fget).
         let file = file_id(kev.ident);
@@ -199,65 +364,36 @@ impl ModelKqueue {
         }
     }
 
-    /// Waits for readiness and lists up to `max` ready knotes.
-    fn scan(&self, max: usize, timeout: Option<Duration>) -> io::Result<Vec<Kev>> {
-        // One pollfd per fd; its knotes are adjacent in the map.
-        let mut wanted: Vec<(RawFd, PollFlags)> = Vec::new();
-        for &(fd, filter) in self.knotes.keys() {
-            let flags = match filter {
-                Filter::Read => PollFlags::IN | rdhup(),
-                Filter::Write => PollFlags::OUT,
-            };
-            match wanted.last_mut() {
-                Some((last, both)) if *last == fd => *both |= flags,
-                _ => wanted.push((fd, flags)),
-            }
+    /// A change to an `EVFILT_USER` knote (FreeBSD's `filt_usertouch`).
+    fn change_user(&mut self, kev: &Kev) -> Result<(), Errno> {
+        let trigger = kev.fflags & NOTE_TRIGGER != 0;
+        if kev.flags.contains(Flags::DELETE) {
+            return self.users.remove(&kev.ident).map(drop).ok_or(Errno::NOENT);
         }
-        let mut fds: Vec<PollFd<'_>> = wanted
-            .iter()
-            .map(|&(fd, flags)| PollFd::from_borrowed_fd(borrow(fd), flags))
-            .collect();
-        let timeout = timeout.map(|t| Timespec {
-            tv_sec: t.as_secs() as _,
-            tv_nsec: t.subsec_nanos() as _,
-        });
-        poll(&mut fds, timeout.as_ref())?;
-
-        let mut events = Vec::new();
-        for (pollfd, &(fd, _)) in fds.iter().zip(&wanted) {
-            let got = pollfd.revents();
-            if got.contains(PollFlags::NVAL) {
-                continue; // closed during the wait
+        if let Some(user) = self.users.get_mut(&kev.ident) {
+            user.udata = kev.udata;
+            user.triggered |= trigger;
+            // EV_CLEAR in a change resets the knote, after any trigger.
+            if kev.flags.contains(Flags::CLEAR) {
+                user.triggered = false;
             }
-            let hup = got.contains(PollFlags::HUP);
-            for filter in [Filter::Read, Filter::Write] {
-                let Some(knote) = self.knotes.get(&(fd, filter)) else {
-                    continue;
-                };
-                let (ready, eof, data) = match filter {
-                    Filter::Read => (
-                        got.intersects(PollFlags::IN | PollFlags::HUP | PollFlags::ERR | rdhup()),
-                        hup || got.intersects(rdhup()),
-                        rustix::io::ioctl_fionread(borrow(fd)).unwrap_or(0) as i64,
-                    ),
-                    Filter::Write => (
-                        got.intersects(PollFlags::OUT | PollFlags::HUP | PollFlags::ERR),
-                        hup || got.contains(PollFlags::ERR),
-                        0,
-                    ),
-                };
-                if ready && events.len() < max {
-                    events.push(Kev {
-                        ident: fd,
-                        filter,
-                        flags: if eof { Flags::EOF } else { Flags::NONE },
-                        data,
-                        udata: knote.udata,
-                    });
-                }
-            }
+            return Ok(());
         }
-        Ok(events)
+        if !kev.flags.contains(Flags::ADD) {
+            return Err(Errno::NOENT);
+        }
+        if let Some((Filter::User, errno)) = self.refuse {
+            return Err(errno);
+        }
+        self.users.insert(
+            kev.ident,
+            UserKnote {
+                udata: kev.udata,
+                clear: kev.flags.contains(Flags::CLEAR),
+                triggered: trigger,
+            },
+        );
+        Ok(())
     }
 }
 
@@ -270,14 +406,22 @@ fn rdhup() -> PollFlags {
 }
 
 impl Kevent for ModelKqueue {
+    type Remote = ModelRemote;
+
+    fn remote(&self) -> ModelRemote {
+        ModelRemote(self.shared.clone())
+    }
+
     fn open() -> io::Result<Self> {
         // std opens with O_CLOEXEC.
         let fd = File::open("/dev/null")?.into();
         Ok(ModelKqueue {
             fd,
-            knotes: BTreeMap::new(),
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::default()),
+                poke: WakePipe::new()?,
+            }),
             stats: Stats::default(),
-            refuse: None,
         })
     }
 
@@ -295,19 +439,25 @@ impl Kevent for ModelKqueue {
             return Err(Errno::INVAL.into());
         }
         let mut receipts = Vec::new();
-        for kev in changes {
-            let result = self.change(kev);
-            if result.is_err() || kev.flags.contains(Flags::RECEIPT) {
-                if receipts.len() == max {
-                    // No room: FreeBSD stops and returns this change's
-                    // error (0 if none), reporting nothing.
-                    return result.map(|()| 0).map_err(Into::into);
+        {
+            let mut state = self.shared.state();
+            for kev in changes {
+                let result = state.change(kev);
+                if result.is_err() || kev.flags.contains(Flags::RECEIPT) {
+                    if receipts.len() == max {
+                        // No room: FreeBSD stops and returns this change's
+                        // error (0 if none), reporting nothing.
+                        return result.map(|()| 0).map_err(Into::into);
+                    }
+                    receipts.push(Kev {
+                        flags: Flags::ERROR,
+                        data: result.err().map_or(0, |e| i64::from(e.raw_os_error())),
+                        ..*kev
+                    });
                 }
-                receipts.push(Kev {
-                    flags: Flags::ERROR,
-                    data: result.err().map_or(0, |e| i64::from(e.raw_os_error())),
-                    ..*kev
-                });
+            }
+            if receipts.is_empty() && max > 0 {
+                state.forget_closed();
             }
         }
         if !receipts.is_empty() {
@@ -318,11 +468,33 @@ impl Kevent for ModelKqueue {
         if max == 0 {
             return Ok(0);
         }
-        self.forget_closed();
-        let events = self.scan(max, timeout)?;
+        let events = self.wait(max, timeout)?;
         let n = events.len();
         events.into_iter().for_each(&mut each);
         Ok(n)
+    }
+}
+
+/// [`Remote`] on the model: changes from other threads, applied under the
+/// queue's lock, then a poke so a wait in progress sees them.
+pub struct ModelRemote(Arc<Shared>);
+
+impl fmt::Debug for ModelRemote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ModelRemote").finish()
+    }
+}
+
+impl Remote for ModelRemote {
+    fn submit(&self, changes: &[Kev]) -> io::Result<()> {
+        let result = {
+            let mut state = self.0.state();
+            // Without an event list, the first refused change is the error
+            // of the call and ends it.
+            changes.iter().try_for_each(|kev| state.change(kev))
+        };
+        self.0.poke.wake()?;
+        result.map_err(Into::into)
     }
 }
 
@@ -365,6 +537,7 @@ mod tests {
             ident: fd,
             filter,
             flags: Flags::ERROR,
+            fflags: 0,
             data: errno.into().map_or(0, |e| i64::from(e.raw_os_error())),
             udata,
         }
@@ -596,6 +769,130 @@ mod tests {
         call(&mut kq, &changes, 3, None);
         assert_eq!(call(&mut kq, &[], 2, None).len(), 2);
         assert_eq!(call(&mut kq, &[], 3, None).len(), 3);
+    }
+
+    /// Adds user knote `ident` with `flags` (besides `EV_ADD|EV_RECEIPT`).
+    fn add_user(kq: &mut ModelKqueue, ident: RawFd, flags: Flags, udata: usize) {
+        let add = Kev::change(ident, Filter::User, ADD | flags, udata);
+        assert_eq!(
+            call(kq, &[add], 1, None),
+            [receipt(ident, Filter::User, None, udata)]
+        );
+    }
+
+    /// The event of a triggered user knote.
+    fn user_event(ident: RawFd, udata: usize) -> Kev {
+        Kev::change(ident, Filter::User, Flags::NONE, udata)
+    }
+
+    #[test]
+    fn a_trigger_before_the_wait_makes_it_return_at_once() {
+        let mut kq = kq();
+        add_user(&mut kq, 0, Flags::CLEAR, 0);
+        assert!(poll_now(&mut kq).is_empty(), "not triggered yet");
+        kq.remote().submit(&[Kev::trigger(0, 0)]).unwrap();
+        let start = Instant::now();
+        let got = call(&mut kq, &[], 4, Some(Duration::from_secs(30)));
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(got, [user_event(0, 0)]);
+    }
+
+    #[test]
+    fn triggers_coalesce_and_ev_clear_consumes_them_on_delivery() {
+        let mut kq = kq();
+        add_user(&mut kq, 3, Flags::CLEAR, 30);
+        let remote = kq.remote();
+        remote.submit(&[Kev::trigger(3, 30)]).unwrap();
+        remote.submit(&[Kev::trigger(3, 30)]).unwrap();
+        assert_eq!(poll_now(&mut kq), [user_event(3, 30)]);
+        // Delivered once: the next wait times out.
+        let start = Instant::now();
+        assert!(call(&mut kq, &[], 4, Some(Duration::from_millis(50))).is_empty());
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        // And it triggers again.
+        remote.submit(&[Kev::trigger(3, 30)]).unwrap();
+        assert_eq!(poll_now(&mut kq), [user_event(3, 30)]);
+    }
+
+    #[test]
+    fn without_ev_clear_a_trigger_stays_until_a_clearing_change() {
+        let mut kq = kq();
+        add_user(&mut kq, 1, Flags::NONE, 10);
+        // Triggered in the owner's own change list, too.
+        call(&mut kq, &[Kev::trigger(1, 10)], 0, None);
+        for _ in 0..2 {
+            assert_eq!(poll_now(&mut kq), [user_event(1, 10)]);
+        }
+        let reset = Kev::change(1, Filter::User, Flags::CLEAR, 10);
+        call(&mut kq, &[reset], 0, None);
+        assert!(poll_now(&mut kq).is_empty());
+        assert!(kq.has_knote(1, Filter::User));
+        // User idents do not meet fd knotes of the same number.
+        assert!(!kq.has_knote(1, Filter::Read));
+    }
+
+    #[test]
+    fn a_trigger_from_another_thread_wakes_a_blocked_wait() {
+        let mut kq = kq();
+        add_user(&mut kq, 0, Flags::CLEAR, 0);
+        let remote = kq.remote();
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            remote.submit(&[Kev::trigger(0, 0)]).unwrap();
+        });
+        let start = Instant::now();
+        let got = call(&mut kq, &[], 4, Some(Duration::from_secs(30)));
+        assert!(start.elapsed() < Duration::from_secs(5), "not woken");
+        assert_eq!(got, [user_event(0, 0)]);
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn a_remote_change_that_readies_nothing_does_not_end_the_wait() {
+        let mut kq = kq();
+        add_user(&mut kq, 0, Flags::CLEAR, 0);
+        let remote = kq.remote();
+        let thread = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(20));
+            // Trigger and reset in one change: nothing is ready.
+            let noop = Kev {
+                fflags: NOTE_TRIGGER,
+                ..Kev::change(0, Filter::User, Flags::CLEAR, 0)
+            };
+            remote.submit(&[noop]).unwrap();
+        });
+        let start = Instant::now();
+        assert!(call(&mut kq, &[], 4, Some(Duration::from_millis(150))).is_empty());
+        assert!(start.elapsed() >= Duration::from_millis(150));
+        thread.join().unwrap();
+    }
+
+    #[test]
+    fn user_knote_errors() {
+        let mut kq = kq();
+        let remote = kq.remote();
+        // Triggering a knote that does not exist.
+        let err = remote.submit(&[Kev::trigger(5, 0)]).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(Errno::NOENT.raw_os_error()));
+        let delete = Kev::change(5, Filter::User, DELETE, 0);
+        assert_eq!(
+            call(&mut kq, &[delete], 1, None),
+            [receipt(5, Filter::User, Errno::NOENT, 0)]
+        );
+        // A kernel without EVFILT_USER.
+        kq.refuse(Some((Filter::User, Errno::INVAL)));
+        let add = Kev::change(5, Filter::User, ADD, 0);
+        assert_eq!(
+            call(&mut kq, &[add], 1, None),
+            [receipt(5, Filter::User, Errno::INVAL, 0)]
+        );
+        assert_eq!(kq.knotes(), 0);
+        // The remote outlives the queue's owner harmlessly.
+        kq.refuse(None);
+        add_user(&mut kq, 5, Flags::CLEAR, 0);
+        assert_eq!(kq.knotes(), 1);
+        drop(kq);
+        remote.submit(&[Kev::trigger(5, 0)]).unwrap();
     }
 
     #[test]

@@ -3,15 +3,17 @@
 use std::fmt;
 use std::io;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::io::Errno;
 use selectors_core::timeout::clamp;
 use selectors_core::{
     Error, Events, FileObject, Ready, ReadyMerger, Result, Selector, SelectorKey, SelectorMap,
+    Wake, WakePipe, Waker,
 };
 
-use crate::kevent::{Filter, Flags, Kev, Kevent};
+use crate::kevent::{Filter, Flags, Kev, Kevent, Remote};
 
 /// What `K` is when left out: the real kqueue where there is one, the test
 /// model elsewhere (which only exists with the `test-model` feature).
@@ -41,6 +43,13 @@ type DefaultKevent = crate::model::ModelKqueue;
 /// the read and write filters of one fd as one entry; a filter flagged
 /// `EV_EOF` or `EV_ERROR` counts as the filter's own event (the next read or
 /// write meets the condition), as in CPython.
+///
+/// Its [`waker`](Selector::waker) is an `EVFILT_USER` knote added with
+/// `EV_CLEAR`, so that delivering the wake consumes it and wakes coalesce;
+/// `wake` triggers it (`NOTE_TRIGGER`) from any thread. Where rustix has no
+/// `EVFILT_USER` (NetBSD, OpenBSD) it is a socket pair watched with
+/// `EVFILT_READ`. Either way its events carry `udata` 0, which no
+/// registration's tag is, and are never reported.
 ///
 /// The kqueue fd ([`AsRawFd`], Python's `fileno()`) is close-on-exec. Note
 /// that kqueues are not inherited across `fork(2)` on macOS and the BSDs: a
@@ -76,6 +85,38 @@ pub struct KqueueSelector<T = (), K = DefaultKevent> {
     /// Registered filters: the size of the event list `select` asks for.
     filters: usize,
     merger: ReadyMerger,
+    wake: Option<(WakeSource, Waker)>,
+}
+
+/// The `ident` of the waker's `EVFILT_USER` knote. User knotes are a
+/// namespace of their own (knotes are keyed by ident *and* filter), so 0
+/// collides with no fd registration.
+const WAKE_IDENT: RawFd = 0;
+
+/// The `udata` of the waker's knote: registration tags are never 0.
+const WAKE_UDATA: usize = 0;
+
+/// What the kqueue watches for wakes.
+#[derive(Debug)]
+enum WakeSource {
+    /// The `EVFILT_USER` knote [`WAKE_IDENT`]: nothing to drain.
+    User,
+    /// Where `EVFILT_USER` is missing: the read end of a socket pair, as an
+    /// `EVFILT_READ` knote.
+    Pipe(Arc<WakePipe>),
+}
+
+/// The [`Wake`] of a user knote: `NOTE_TRIGGER`, from any thread, through
+/// a handle that keeps the kqueue open (a wake after the selector is gone
+/// triggers a knote nobody waits on).
+#[derive(Debug)]
+struct UserTrigger<R>(R);
+
+impl<R: Remote> Wake for UserTrigger<R> {
+    fn wake(&self) -> io::Result<()> {
+        // Triggering a triggered knote changes nothing: wakes coalesce.
+        self.0.submit(&[Kev::trigger(WAKE_IDENT, WAKE_UDATA)])
+    }
 }
 
 impl<T> KqueueSelector<T> {
@@ -192,7 +233,47 @@ impl<T, K: Kevent> KqueueSelector<T, K> {
             map: SelectorMap::new(),
             filters: 0,
             merger: ReadyMerger::new(),
+            wake: None,
         })
+    }
+
+    /// Adds one knote with `EV_RECEIPT`: its error, if any.
+    fn add_one(&mut self, change: Kev) -> io::Result<()> {
+        let mut changes = Changes::new();
+        changes.push(change);
+        match self.apply(&changes)?.first_error(&changes, &[]) {
+            None => Ok(()),
+            Some((_, err)) => Err(err),
+        }
+    }
+
+    /// The `EVFILT_USER` waker, or else (`EINVAL`: no such filter here) a
+    /// socket pair.
+    fn install_waker(&mut self) -> io::Result<(WakeSource, Waker)> {
+        let user = Kev::change(
+            WAKE_IDENT,
+            Filter::User,
+            Flags::ADD | Flags::CLEAR | Flags::RECEIPT,
+            WAKE_UDATA,
+        );
+        match self.add_one(user) {
+            Ok(()) => {
+                let trigger = Arc::new(UserTrigger(self.kq.remote()));
+                Ok((WakeSource::User, Waker::new(trigger)))
+            }
+            Err(e) if e.raw_os_error() == Some(Errno::INVAL.raw_os_error()) => {
+                self.install_pipe_waker()
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The socket-pair waker: its read end as an `EVFILT_READ` knote.
+    fn install_pipe_waker(&mut self) -> io::Result<(WakeSource, Waker)> {
+        let pipe = Arc::new(WakePipe::new()?);
+        let read = Kev::change(pipe.fd(), Filter::Read, Flags::ADD | Flags::RECEIPT, WAKE_UDATA);
+        self.add_one(read)?;
+        Ok((WakeSource::Pipe(pipe.clone()), Waker::new(pipe)))
     }
 
     /// Submits `changes` (all with `EV_RECEIPT`) and collects each receipt.
@@ -327,13 +408,19 @@ impl<T, K: Kevent> Selector<T> for KqueueSelector<T, K> {
             map,
             filters,
             merger,
+            wake,
         } = self;
         merger.start(map, ready);
         // With an empty event list kevent returns at once, whatever the
         // timeout: ask for at least one so an empty selector still waits
-        // (CPython bpo-29255).
-        let max = (*filters).max(1);
+        // (CPython bpo-29255). The waker's knote needs a slot of its own.
+        let max = (*filters + usize::from(wake.is_some())).max(1);
+        let mut woken = false;
         let result = kq.kevent(&[], max, clamp(timeout), |ev| {
+            if ev.udata == WAKE_UDATA {
+                woken = true;
+                return;
+            }
             // The tag in udata drops events of an earlier registration.
             let Ok(tag) = u32::try_from(ev.udata) else {
                 return;
@@ -344,10 +431,14 @@ impl<T, K: Kevent> Selector<T> for KqueueSelector<T, K> {
             let event = match ev.filter {
                 Filter::Read => Events::READ,
                 Filter::Write => Events::WRITE,
+                Filter::User => return,
             };
             let position = map.position(ev.ident).expect("tagged key exists");
             merger.add(map, ready, position, event & key.events);
         });
+        if let (true, Some((WakeSource::Pipe(pipe), _))) = (woken, &*wake) {
+            pipe.drain().map_err(|e| Error::os("read", pipe.fd(), e))?;
+        }
         match result {
             Ok(_) => Ok(ready.len()),
             // A signal: return empty, as the spec says.
@@ -359,10 +450,22 @@ impl<T, K: Kevent> Selector<T> for KqueueSelector<T, K> {
         }
     }
 
+    /// An `EVFILT_USER` knote (a socket pair on NetBSD and OpenBSD).
+    fn waker(&mut self) -> io::Result<Waker> {
+        if let Some((_, waker)) = &self.wake {
+            return Ok(waker.clone());
+        }
+        let (source, waker) = self.install_waker()?;
+        self.wake = Some((source, waker.clone()));
+        Ok(waker)
+    }
+
     fn get_map(&self) -> &SelectorMap<T> {
         &self.map
     }
 
+    /// Closes the kqueue fd, or, while wakers of this selector live, leaves
+    /// it to the last of them (they trigger its knote; nobody waits).
     fn close(self) -> io::Result<()> {
         // Dropping the kqueue's OwnedFd closes it.
         Ok(())
@@ -386,6 +489,7 @@ impl<T: fmt::Debug, K: Kevent> fmt::Debug for KqueueSelector<T, K> {
         f.debug_struct("KqueueSelector")
             .field("fd", &self.as_raw_fd())
             .field("map", &self.map)
+            .field("waker", &self.wake.as_ref().map(|(source, _)| source))
             .finish()
     }
 }
@@ -400,5 +504,13 @@ impl<T, K: Kevent> KqueueSelector<T, K> {
     /// How many filters the selector thinks are registered.
     pub(crate) fn filters(&self) -> usize {
         self.filters
+    }
+
+    /// The waker's fd, if it is a socket pair.
+    pub(crate) fn wake_pipe_fd(&self) -> Option<RawFd> {
+        match &self.wake {
+            Some((WakeSource::Pipe(pipe), _)) => Some(pipe.fd()),
+            _ => None,
+        }
     }
 }

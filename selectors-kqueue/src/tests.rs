@@ -241,3 +241,79 @@ fn fileno_is_the_queue_fd() {
     assert!(format!("{sel:?}").contains("KqueueSelector"));
     sel.close().unwrap();
 }
+
+/// Asserts that a select returns within 5 s with nothing, then that the
+/// next one waits out 100 ms: the wake was consumed, once.
+fn assert_woken_once(sel: &mut ModelKqueueSelector<u32>) {
+    let start = Instant::now();
+    let ready = sel.select(Some(Duration::from_secs(30))).unwrap();
+    assert!(ready.is_empty(), "{ready:?}");
+    assert!(start.elapsed() < Duration::from_secs(5), "not woken");
+    let idle = Duration::from_millis(100);
+    let start = Instant::now();
+    assert!(sel.select(Some(idle)).unwrap().is_empty());
+    assert!(start.elapsed() >= idle, "the wake was not consumed");
+}
+
+#[test]
+fn the_waker_is_a_user_knote_with_its_own_event_slot() {
+    let (a, _b) = UnixStream::pair().unwrap();
+    let mut sel = selector::<u32>();
+    sel.register(&a, Events::READ, 1).unwrap();
+    let waker = sel.waker().unwrap();
+    assert!(sel.kq().has_knote(0, Filter::User));
+    assert_eq!(sel.kq().knotes(), 2);
+    assert_eq!(sel.wake_pipe_fd(), None);
+    assert!(sel.get_map().len() == 1 && sel.filters() == 1);
+    waker.wake().unwrap();
+    waker.wake().unwrap();
+    sel.select(Some(Duration::ZERO)).unwrap();
+    assert_eq!(sel.kq().stats().last_max, 2, "one slot for the waker");
+    waker.wake().unwrap();
+    assert_woken_once(&mut sel);
+    assert!(format!("{sel:?}").contains("User"));
+}
+
+#[test]
+fn without_evfilt_user_the_waker_is_a_socket_pair() {
+    let (a, mut b) = UnixStream::pair().unwrap();
+    let mut sel = selector::<u32>();
+    // What a kernel (or rustix) without EVFILT_USER answers.
+    sel.kq().refuse(Some((Filter::User, Errno::INVAL)));
+    let waker = sel.waker().unwrap();
+    let pipe = sel.wake_pipe_fd().expect("the fallback");
+    assert!(sel.kq().has_knote(pipe, Filter::Read));
+    assert!(!sel.kq().has_knote(0, Filter::User));
+    assert!(sel.get_map().is_empty());
+
+    for _ in 0..1000 {
+        waker.wake().unwrap();
+    }
+    assert_woken_once(&mut sel);
+
+    // The pipe is never reported, also beside a ready registration.
+    sel.register(&a, Events::READ, 7).unwrap();
+    b.write_all(b"x").unwrap();
+    waker.wake().unwrap();
+    let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(ready.len(), 1, "{ready:?}");
+    assert_eq!(ready[0].0.data, 7);
+    sel.unregister(&a).unwrap();
+    waker.wake().unwrap();
+    assert_woken_once(&mut sel);
+}
+
+#[test]
+fn other_refusals_of_the_user_knote_are_errors() {
+    let mut sel = selector::<u32>();
+    sel.kq().refuse(Some((Filter::User, Errno::NOMEM)));
+    let err = sel.waker().unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(Errno::NOMEM.raw_os_error()));
+    assert_eq!(sel.wake_pipe_fd(), None);
+    assert_eq!(sel.kq().knotes(), 0);
+    // Nothing was kept: a later call tries again.
+    sel.kq().refuse(None);
+    let waker = sel.waker().unwrap();
+    waker.wake().unwrap();
+    assert_woken_once(&mut sel);
+}
