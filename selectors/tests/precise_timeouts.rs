@@ -58,6 +58,13 @@ fn epoll() {
     check(selectors_epoll::EpollSelector::new().unwrap());
 }
 
+/// KqueueSelector's logic on the model, which waits with `ppoll`: the
+/// selector must hand the timeout over unrounded.
+#[test]
+fn kqueue_model() {
+    check(selectors_kqueue::ModelKqueueSelector::new().unwrap());
+}
+
 #[cfg(unix)]
 #[test]
 fn any_on_every_available_backend() {

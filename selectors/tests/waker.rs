@@ -71,6 +71,9 @@ waker_suite!(select, selectors_select::SelectSelector);
 waker_suite!(poll, selectors_poll::PollSelector);
 #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
 waker_suite!(epoll, selectors_epoll::EpollSelector);
+// KqueueSelector on the in-process kqueue model (its EVFILT_USER knote
+// triggered from other threads), on every target.
+waker_suite!(kqueue_model, selectors_kqueue::ModelKqueueSelector);
 
 /// Selects with `timeout` and returns the result and how long it took.
 fn timed<S: Selector<u32>>(
