@@ -62,6 +62,11 @@ impl Backend {
     ///     Backend::available(),
     ///     [Backend::Epoll, Backend::Poll, Backend::Select]
     /// );
+    /// # #[cfg(target_os = "macos")]
+    /// assert_eq!(
+    ///     Backend::available(),
+    ///     [Backend::Kqueue, Backend::Poll, Backend::Select]
+    /// );
     /// ```
     pub fn available() -> &'static [Backend] {
         const fn compiled(backend: Backend) -> bool {
@@ -87,8 +92,16 @@ impl Backend {
                     feature = "epoll",
                     any(target_os = "linux", target_os = "android")
                 )),
-                // Not yet wired in: see `AnySelector`.
-                Backend::Kqueue => false,
+                Backend::Kqueue => cfg!(all(
+                    feature = "kqueue",
+                    any(
+                        target_vendor = "apple",
+                        target_os = "freebsd",
+                        target_os = "netbsd",
+                        target_os = "openbsd",
+                        target_os = "dragonfly",
+                    )
+                )),
             }
         }
         const fn count() -> usize {
@@ -226,10 +239,20 @@ impl fmt::Display for Names {
 /// Which variants exist depends on the target and the cargo features, so
 /// the enum is `#[non_exhaustive]`: match the ones you need, or use
 /// [`backend`](Self::backend).
-///
-/// Kqueue is not wired in yet: on Apple and the BSDs, `new` picks poll.
 #[non_exhaustive]
 pub enum AnySelector<T = ()> {
+    /// On `kqueue(2)`, Apple and the BSDs.
+    #[cfg(all(
+        feature = "kqueue",
+        any(
+            target_vendor = "apple",
+            target_os = "freebsd",
+            target_os = "netbsd",
+            target_os = "openbsd",
+            target_os = "dragonfly",
+        )
+    ))]
+    Kqueue(selectors_kqueue::KqueueSelector<T>),
     /// On `select(2)`.
     #[cfg(all(
         feature = "select",
@@ -256,6 +279,16 @@ pub enum AnySelector<T = ()> {
     Epoll(selectors_epoll::EpollSelector<T>),
     /// Where no backend is compiled in, so that `T` is used; never built.
     #[cfg(not(any(
+        all(
+            feature = "kqueue",
+            any(
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "netbsd",
+                target_os = "openbsd",
+                target_os = "dragonfly",
+            )
+        ),
         all(feature = "poll", unix),
         all(feature = "epoll", any(target_os = "linux", target_os = "android")),
         all(
@@ -285,6 +318,17 @@ macro_rules! dispatch {
     ($on:expr, ($($bind:tt)+) => $body:expr) => {
         match $on {
             #[cfg(all(
+                feature = "kqueue",
+                any(
+                    target_vendor = "apple",
+                    target_os = "freebsd",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_os = "dragonfly",
+                )
+            ))]
+            AnySelector::Kqueue($($bind)+) => $body,
+            #[cfg(all(
                 feature = "select",
                 any(
                     target_os = "linux",
@@ -306,6 +350,16 @@ macro_rules! dispatch {
             #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
             AnySelector::Epoll($($bind)+) => $body,
             #[cfg(not(any(
+                all(
+                    feature = "kqueue",
+                    any(
+                        target_vendor = "apple",
+                        target_os = "freebsd",
+                        target_os = "netbsd",
+                        target_os = "openbsd",
+                        target_os = "dragonfly",
+                    )
+                ),
                 all(feature = "poll", unix),
                 all(feature = "epoll", any(target_os = "linux", target_os = "android")),
                 all(
@@ -386,6 +440,21 @@ impl<T> AnySelector<T> {
     pub fn with_backend(backend: Backend) -> io::Result<Self> {
         match backend {
             #[cfg(all(
+                feature = "kqueue",
+                any(
+                    target_vendor = "apple",
+                    target_os = "freebsd",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_os = "dragonfly",
+                )
+            ))]
+            // A type path, so that the kqueue crate's test-model `new` (on
+            // the same type, another `K`) is not a candidate.
+            Backend::Kqueue => {
+                <selectors_kqueue::KqueueSelector<T>>::new().map(AnySelector::Kqueue)
+            }
+            #[cfg(all(
                 feature = "select",
                 any(
                     target_os = "linux",
@@ -421,6 +490,17 @@ impl<T> AnySelector<T> {
     pub fn backend(&self) -> Backend {
         match *self {
             #[cfg(all(
+                feature = "kqueue",
+                any(
+                    target_vendor = "apple",
+                    target_os = "freebsd",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                    target_os = "dragonfly",
+                )
+            ))]
+            AnySelector::Kqueue(_) => Backend::Kqueue,
+            #[cfg(all(
                 feature = "select",
                 any(
                     target_os = "linux",
@@ -442,6 +522,16 @@ impl<T> AnySelector<T> {
             #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
             AnySelector::Epoll(_) => Backend::Epoll,
             #[cfg(not(any(
+                all(
+                    feature = "kqueue",
+                    any(
+                        target_vendor = "apple",
+                        target_os = "freebsd",
+                        target_os = "netbsd",
+                        target_os = "openbsd",
+                        target_os = "dragonfly",
+                    )
+                ),
                 all(feature = "poll", unix),
                 all(feature = "epoll", any(target_os = "linux", target_os = "android")),
                 all(

@@ -50,6 +50,24 @@ fn linux_has_epoll_poll_select_in_cpython_order() {
     assert!(!Backend::Kqueue.is_available());
 }
 
+/// Apple and the BSDs: kqueue first, as CPython's `DefaultSelector`
+/// (type-checked by the cross-target clippy; run only on those systems).
+#[cfg(any(
+    target_vendor = "apple",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly"
+))]
+#[test]
+fn kqueue_targets_have_kqueue_first() {
+    assert_eq!(Backend::available()[0], Backend::Kqueue);
+    assert!(!Backend::Epoll.is_available());
+    let sel = AnySelector::<()>::new().unwrap();
+    assert_eq!(sel.backend(), Backend::Kqueue);
+    assert!(format!("{sel:?}").contains("KqueueSelector"), "{sel:?}");
+}
+
 #[test]
 fn new_picks_the_first_available_backend() {
     // No sandbox refuses anything here, so the probe keeps the best one.
