@@ -69,7 +69,19 @@ mod chosen {
 
 #[cfg(all(
     feature = "select",
-    unix,
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "visionos",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    ),
     not(all(feature = "poll", unix)),
     not(all(
         feature = "kqueue",

@@ -404,7 +404,26 @@
 
 pub use selectors_core::*;
 
-#[cfg(all(feature = "select", unix))]
+// Each cfg below is the one under which the backend crate exports its
+// selector, plus the feature; `default.rs` repeats them.
+
+#[cfg(all(
+    feature = "select",
+    // Where rustix's select(2) has no FD_SETSIZE limit (selectors-select).
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "visionos",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    )
+))]
 pub use selectors_select::SelectSelector;
 
 #[cfg(all(feature = "poll", unix))]
@@ -430,7 +449,22 @@ macro_rules! cfg_any_backend {
     ($($item:item)*) => {
         $(
             #[cfg(any(
-                all(feature = "select", unix),
+                all(
+                    feature = "select",
+                    any(
+                        target_os = "linux",
+                        target_os = "android",
+                        target_os = "macos",
+                        target_os = "ios",
+                        target_os = "tvos",
+                        target_os = "watchos",
+                        target_os = "visionos",
+                        target_os = "freebsd",
+                        target_os = "dragonfly",
+                        target_os = "netbsd",
+                        target_os = "openbsd",
+                    )
+                ),
                 all(feature = "poll", unix),
                 all(feature = "epoll", any(target_os = "linux", target_os = "android")),
                 all(

@@ -6,7 +6,22 @@
 #[macro_use]
 mod support;
 
-#[cfg(all(unix, feature = "select"))]
+#[cfg(all(
+    feature = "select",
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "visionos",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    )
+))]
 conformance_suite!(select, selectors::SelectSelector);
 
 #[cfg(all(unix, feature = "poll"))]
@@ -16,7 +31,23 @@ conformance_suite!(poll, selectors::PollSelector);
 conformance_suite!(epoll, selectors::EpollSelector);
 
 #[cfg(any(
-    all(unix, any(feature = "select", feature = "poll")),
+    all(unix, feature = "poll"),
+    all(
+        feature = "select",
+        any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "tvos",
+            target_os = "watchos",
+            target_os = "visionos",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+        )
+    ),
     all(feature = "epoll", any(target_os = "linux", target_os = "android")),
     all(
         feature = "kqueue",

@@ -770,7 +770,8 @@ pub fn signal_returns_empty_result_early<S: Selector<u32>>(new: fn() -> S) {
     let (a, _b) = pair();
     sel.register(&a, R, 1).unwrap();
     // SAFETY: pthread_self has no preconditions.
-    let target = unsafe { libc::pthread_self() };
+    // Carried as an integer: `pthread_t` is a pointer (not Send) on musl.
+    let target = unsafe { libc::pthread_self() } as usize;
     let done = Arc::new(AtomicBool::new(false));
     let killer = {
         let done = Arc::clone(&done);
@@ -786,7 +787,7 @@ pub fn signal_returns_empty_result_early<S: Selector<u32>>(new: fn() -> S) {
                 }
                 // SAFETY: `target` is the selecting thread, which stays
                 // alive until it has joined this one.
-                let rc = unsafe { libc::pthread_kill(target, libc::SIGALRM) };
+                let rc = unsafe { libc::pthread_kill(target as libc::pthread_t, libc::SIGALRM) };
                 assert_eq!(rc, 0, "pthread_kill");
                 sent += 1;
             }
