@@ -399,6 +399,12 @@
 //!   nothing (CPython's poll and epoll selectors accept it; its
 //!   `SelectSelector` unregisters the fd, then raises).
 //! - Keys have no `fileobj`; `get_map()` is keyed by fd.
+//! - A signal makes `select` return an empty result, as the specification
+//!   says; CPython 3.11 instead retries the wait (PEP 475).
+//! - After an fd is closed and its number reused (`dup2`), CPython's
+//!   `EpollSelector` may report the old file's readiness under the new
+//!   registration; `EpollSelector` here tags each registration and drops
+//!   such events.
 //! - Regular files: poll and select report them always ready; epoll refuses
 //!   them with `EPERM` ([`Error::Os`]), exactly like CPython.
 
