@@ -377,6 +377,13 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! # Beyond Python
+//!
+//! - [`AnySelector`] picks the backend at run time (from configuration, or
+//!   the best one that works, as [`Backend`] lists them).
+//! - [`Selector::waker`] hands out a [`Waker`] that makes a blocked
+//!   `select` return from another thread.
+//!
 //! # Semantics every backend shares
 //!
 //! - `register` rejects empty events and negative fds; a second
@@ -493,3 +500,8 @@ cfg_any_backend! {
     mod default;
     pub use default::DefaultSelector;
 }
+
+#[cfg(unix)]
+mod any;
+#[cfg(unix)]
+pub use any::{AnySelector, Backend, ParseBackendError};
