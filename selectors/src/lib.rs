@@ -21,6 +21,8 @@
 //! platform lacks (epoll on macOS, kqueue on Linux) adds nothing. To trim
 //! the build, turn the defaults off and keep what you use:
 //! `selectors = { version = "0.1", default-features = false, features = ["epoll"] }`.
+//! With every backend feature off (or none available on the target) the
+//! crate still builds, with the shared types only and no `DefaultSelector`.
 //! A program that only ever wants one backend may instead depend on that
 //! backend's crate alone (`selectors-epoll`, `selectors-poll`,
 //! `selectors-select`, `selectors-kqueue`) plus `selectors-core`.
