@@ -459,7 +459,7 @@ impl Model {
         }
     }
 
-    fn register(&mut self, w: &World, fd: RawFd, events: Events, data: u32) -> Outcome {
+    pub(crate) fn register(&mut self, w: &World, fd: RawFd, events: Events, data: u32) -> Outcome {
         if events.is_empty() {
             return Outcome::InvalidEvents(fd);
         }
@@ -508,7 +508,7 @@ impl Model {
             .ok_or(libc::ENOENT)
     }
 
-    fn unregister(&mut self, w: &World, fd: RawFd) -> Outcome {
+    pub(crate) fn unregister(&mut self, w: &World, fd: RawFd) -> Outcome {
         if fd < 0 {
             return Outcome::InvalidFd(fd);
         }
@@ -523,7 +523,7 @@ impl Model {
         Outcome::Key(fd, reg.events, reg.data)
     }
 
-    fn modify(&mut self, w: &World, fd: RawFd, events: Events, data: u32) -> Outcome {
+    pub(crate) fn modify(&mut self, w: &World, fd: RawFd, events: Events, data: u32) -> Outcome {
         if fd < 0 {
             return Outcome::InvalidFd(fd);
         }
@@ -549,7 +549,7 @@ impl Model {
     }
 
     /// A description died: epoll drops every entry watching it.
-    fn died(&mut self, desc: Option<usize>) {
+    pub(crate) fn died(&mut self, desc: Option<usize>) {
         if let Some(d) = desc {
             self.watches.retain(|x| x.desc != d);
         }
@@ -644,6 +644,16 @@ impl Model {
         Expected::Exact(Outcome::Ready(ready))
     }
 
+    /// Whether epoll's interest list holds an entry of an earlier
+    /// registration (an orphan: CPython would report it, we drop it).
+    pub(crate) fn has_orphans(&self) -> bool {
+        self.watches.iter().any(|x| {
+            self.map
+                .get(&x.fd)
+                .map_or(true, |reg| reg.generation != x.generation)
+        })
+    }
+
     /// The registrations, sorted by fd: fd, events, data.
     fn keys(&self) -> Vec<(RawFd, Events, u32)> {
         self.map
@@ -688,7 +698,7 @@ pub(crate) fn map_of<S: Selector<u32>>(sel: &S) -> Vec<(RawFd, Events, u32)> {
     v
 }
 
-fn events(bits: u8) -> Events {
+pub(crate) fn events(bits: u8) -> Events {
     Events::from_bits(u32::from(bits)).expect("0..=3")
 }
 
