@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 use rustix::event::Timespec;
-use rustix::io::{DupFlags, Errno};
+use rustix::io::Errno;
 use selectors_core::timeout;
 use selectors_core::{
     push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap,
@@ -120,8 +120,7 @@ impl<T> EpollSelector<T> {
                 return Err(Error::os("epoll_ctl(EPOLL_CTL_ADD)", key.fd, e));
             }
         }
-        rustix::io::dup3(&fresh, &mut self.epoll, DupFlags::CLOEXEC)
-            .map_err(|e| Error::os_general("dup3", e))
+        replace_fd(&fresh, &mut self.epoll)
     }
 }
 
@@ -315,6 +314,22 @@ fn timespec(t: Duration) -> Timespec {
         tv_sec: t.as_secs() as _,
         tv_nsec: t.subsec_nanos() as _,
     }
+}
+
+/// Makes `target` name the same epoll instance as `fresh`, close-on-exec.
+#[cfg(target_os = "linux")]
+fn replace_fd(fresh: &OwnedFd, target: &mut OwnedFd) -> Result<()> {
+    rustix::io::dup3(fresh, target, rustix::io::DupFlags::CLOEXEC)
+        .map_err(|e| Error::os_general("dup3", e))
+}
+
+/// Makes `target` name the same epoll instance as `fresh`, close-on-exec.
+/// rustix has no `dup3` flags on Android, so this takes two calls.
+#[cfg(target_os = "android")]
+fn replace_fd(fresh: &OwnedFd, target: &mut OwnedFd) -> Result<()> {
+    rustix::io::dup2(fresh, target).map_err(|e| Error::os_general("dup2", e))?;
+    rustix::io::fcntl_setfd(&*target, rustix::io::FdFlags::CLOEXEC)
+        .map_err(|e| Error::os_general("fcntl(F_SETFD)", e))
 }
 
 /// `epoll_ctl(EPOLL_CTL_ADD)` on a registered fd number.
