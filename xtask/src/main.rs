@@ -7,6 +7,7 @@ mod ci;
 mod cmd;
 mod cross;
 mod features;
+mod hardening;
 mod msrv;
 mod steps;
 
@@ -39,6 +40,11 @@ tasks:
   cross [--target T]..  clippy -D warnings for every supported target (or only T), installing targets
   msrv                  check the library crates with the workspace's rust-version toolchain
   features              each backend crate alone, the umbrella with each backend feature alone
+  miri                  cargo +nightly miri test -p selectors-core
+  fuzz [SECONDS]        run the registry fuzz target (fuzz/) for SECONDS (default 60)
+  audit                 cargo audit: advisories against Cargo.lock (needs network)
+  props [CASES]         property tests with CASES sequences per backend (default 100000),
+                        differential test with CASES/10 scripts per backend, release mode
   setup                 install what the tasks need: rustfmt, clippy, targets, the MSRV toolchain
   help                  this text
 ";
@@ -59,6 +65,16 @@ fn main() -> ExitCode {
         ("msrv", []) => steps.run("msrv", msrv::run),
         ("features", []) => steps.run("features", features::run),
         ("setup", []) => steps.run("setup", setup),
+        ("miri", []) => steps.run("miri", hardening::miri),
+        ("fuzz", rest) => match hardening::number(rest, 60) {
+            Ok(secs) => steps.run("fuzz", |s| hardening::fuzz(s, secs)),
+            Err(e) => return usage_error(&e),
+        },
+        ("audit", []) => steps.run("audit", hardening::audit),
+        ("props", rest) => match hardening::number(rest, 100_000) {
+            Ok(cases) => steps.run("props", |s| hardening::props(s, cases)),
+            Err(e) => return usage_error(&e),
+        },
         ("help" | "-h" | "--help", _) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
