@@ -36,7 +36,7 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci                    fmt, clippy, test, doc, cross, msrv, features; then a summary table
+  ci                    fmt, clippy, test, doc, cross, msrv, features, miri, fuzz, audit; then a summary table
   cross [--target T]..  clippy -D warnings for every supported target (or only T), installing targets
   msrv                  check the library crates with the workspace's rust-version toolchain
   features              each backend crate alone, the umbrella with each backend feature alone
@@ -45,7 +45,8 @@ tasks:
   audit                 cargo audit: advisories against Cargo.lock (needs network)
   props [CASES]         property tests with CASES sequences per backend (default 100000),
                         differential test with CASES/10 scripts per backend, release mode
-  setup                 install what the tasks need: rustfmt, clippy, targets, the MSRV toolchain
+  setup                 install what the tasks need: rustfmt, clippy, targets, the MSRV toolchain,
+                        nightly with miri, cargo-fuzz, cargo-audit
   help                  this text
 ";
 
@@ -102,5 +103,21 @@ fn setup(steps: &mut Steps) -> steps::StepResult {
     });
     steps.run("targets", |_| cross::install_targets(&cross::TARGETS));
     steps.run("msrv toolchain", |_| msrv::install_toolchain().map(drop));
+    steps.run("nightly with miri", |_| {
+        cmd::run(cmd::rustup().args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+            "--component",
+            "miri,rust-src",
+        ]))
+    });
+    for tool in ["cargo-fuzz", "cargo-audit"] {
+        steps.run(tool, |_| {
+            cmd::run(cmd::cargo().args(["install", "--locked", tool]))
+        });
+    }
     Ok(())
 }
