@@ -267,11 +267,11 @@ fn run<S: Selector<u32>>(
 }
 
 macro_rules! backends {
-    ($($(#[$attr:meta])* $test:ident: $ty:ty, $flavor:expr, $py:expr, $base:expr;)*) => {$(
+    ($($(#[$attr:meta])* $test:ident: $new:expr, $flavor:expr, $py:expr, $base:expr;)*) => {$(
         $(#[$attr])*
         #[test]
         fn $test() {
-            run(stringify!($ty), || <$ty>::new().expect("new selector"), $flavor, $py, $base);
+            run(stringify!($new), || $new.expect("new selector"), $flavor, $py, $base);
         }
     )*};
 }
@@ -279,9 +279,11 @@ macro_rules! backends {
 // Below 1024: CPython's select.select() refuses higher fds.
 backends! {
     #[cfg(feature = "select")]
-    select_agrees_with_cpython: selectors_select::SelectSelector<u32>, Flavor::Select, "select", 900;
+    select_agrees_with_cpython: selectors_select::SelectSelector::<u32>::new(), Flavor::Select, "select", 900;
     #[cfg(feature = "poll")]
-    poll_agrees_with_cpython: selectors_poll::PollSelector<u32>, Flavor::Poll, "poll", 920;
+    poll_agrees_with_cpython: selectors_poll::PollSelector::<u32>::new(), Flavor::Poll, "poll", 920;
     #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
-    epoll_agrees_with_cpython: selectors_epoll::EpollSelector<u32>, Flavor::Epoll, "epoll", 940;
+    epoll_agrees_with_cpython: selectors_epoll::EpollSelector::<u32>::new(), Flavor::Epoll, "epoll", 940;
+    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    any_epoll_agrees_with_cpython: selectors::AnySelector::<u32>::with_backend(selectors::Backend::Epoll), Flavor::Epoll, "epoll", 960;
 }

@@ -6,7 +6,9 @@
 //! sequence and prints its trace.
 //!
 //! Each backend runs `PROPTEST_CASES` sequences (default 10,000) of 1 to 24
-//! steps. Adding a backend is one line in the `backends!` list at the end.
+//! steps; `AnySelector`, which only delegates, a fifth of that. Adding a
+//! backend is one line in the `backends!` list at the end (constructor,
+//! model flavor, fd range of its pool, sequences).
 
 mod model;
 
@@ -50,9 +52,10 @@ fn run<S: Selector<u32> + std::fmt::Debug>(
     new: fn() -> S,
     flavor: Flavor,
     base: RawFd,
+    cases: u32,
 ) {
     let mut runner = TestRunner::new(Config {
-        cases: cases(),
+        cases,
         failure_persistence: None,
         ..Config::default()
     });
@@ -68,7 +71,7 @@ fn run<S: Selector<u32> + std::fmt::Debug>(
         panic!("{name}: {e}");
     }
     // The generator reaches the interesting corners.
-    assert!(s.sequences >= u64::from(cases()));
+    assert!(s.sequences >= u64::from(cases));
     if s.sequences >= 1_000 {
         assert!(
             s.closed_behind > 0 && s.ready_reported > 0 && s.errors > 0,
@@ -78,20 +81,24 @@ fn run<S: Selector<u32> + std::fmt::Debug>(
 }
 
 macro_rules! backends {
-    ($($(#[$attr:meta])* $test:ident: $ty:ty, $flavor:expr, $base:expr;)*) => {$(
+    ($($(#[$attr:meta])* $test:ident: $new:expr, $flavor:expr, $base:expr, $cases:expr;)*) => {$(
         $(#[$attr])*
         #[test]
         fn $test() {
-            run(stringify!($ty), || <$ty>::new().expect("new selector"), $flavor, $base);
+            run(stringify!($new), || $new.expect("new selector"), $flavor, $base, $cases);
         }
     )*};
 }
 
 backends! {
     #[cfg(feature = "select")]
-    select_matches_the_model: selectors_select::SelectSelector<u32>, Flavor::Select, 3000;
+    select_matches_the_model: selectors_select::SelectSelector::<u32>::new(), Flavor::Select, 3000, cases();
     #[cfg(feature = "poll")]
-    poll_matches_the_model: selectors_poll::PollSelector<u32>, Flavor::Poll, 3100;
+    poll_matches_the_model: selectors_poll::PollSelector::<u32>::new(), Flavor::Poll, 3100, cases();
     #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
-    epoll_matches_the_model: selectors_epoll::EpollSelector<u32>, Flavor::Epoll, 3200;
+    epoll_matches_the_model: selectors_epoll::EpollSelector::<u32>::new(), Flavor::Epoll, 3200, cases();
+    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    any_epoll_matches_the_model: selectors::AnySelector::<u32>::with_backend(selectors::Backend::Epoll), Flavor::Epoll, 3300, cases() / 5;
+    #[cfg(feature = "poll")]
+    any_poll_matches_the_model: selectors::AnySelector::<u32>::with_backend(selectors::Backend::Poll), Flavor::Poll, 3400, cases() / 5;
 }
