@@ -36,7 +36,7 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci                    fmt, clippy, test, doc, cross, msrv, features, miri, fuzz, audit; then a summary table
+  ci                    fmt, clippy, test, doc, cross, msrv, features, miri, fuzz; then a summary table
   cross [--target T]..  clippy -D warnings for every supported target (or only T), installing targets
   msrv                  check the library crates with the workspace's rust-version toolchain
   features              each backend crate alone, the umbrella with each backend feature alone
