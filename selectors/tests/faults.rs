@@ -14,7 +14,9 @@
 //! lowered, a machine-wide per-user limit: every other process of the user
 //! (other test runs included) would fail too while it is low.
 
-use std::os::unix::io::{AsRawFd, RawFd};
+#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+use std::os::unix::io::AsRawFd;
+use std::os::unix::io::RawFd;
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::time::Duration;
@@ -54,7 +56,8 @@ fn set_nofile(limit: u64) {
     // SAFETY: `lim` is a valid rlimit to fill and then read.
     unsafe {
         assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-        lim.rlim_cur = limit;
+        // `rlim_t` is i64 on FreeBSD.
+        lim.rlim_cur = limit as _;
         assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
     }
 }
@@ -143,7 +146,8 @@ fn emfile_child() {
     drop((a, b));
 }
 
-/// The fds a child process of `sh` has open, by number.
+/// The fds a child process of `sh` has open, by number (from Linux's /proc).
+#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
 fn child_fds() -> Vec<RawFd> {
     let out = Command::new("sh")
         .args(["-c", "ls /proc/$$/fd"])

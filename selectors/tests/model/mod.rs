@@ -154,6 +154,60 @@ pub(crate) struct World {
     chunks: [usize; SLOTS],
 }
 
+/// Socket flags that make new fds close-on-exec and non-blocking at once,
+/// where the platform has them (not Apple: see `set_cloexec_nonblock`).
+#[cfg(not(target_vendor = "apple"))]
+const SOCK_FLAGS: libc::c_int = libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK;
+#[cfg(target_vendor = "apple")]
+const SOCK_FLAGS: libc::c_int = 0;
+
+/// Apple has no `SOCK_CLOEXEC`, `pipe2` or `dup3`: set the flags right after
+/// creation. Not atomic against a concurrent `fork`, which is good enough
+/// for a test pool; elsewhere the flags were set at creation and this
+/// changes nothing.
+fn set_cloexec_nonblock(fd: RawFd) {
+    // SAFETY: fcntl flag updates on an fd the caller owns.
+    unsafe {
+        assert_ne!(libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC), -1);
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        assert_ne!(libc::fcntl(fd, libc::F_SETFL, fl | libc::O_NONBLOCK), -1);
+    }
+}
+
+/// `pipe2(O_CLOEXEC | O_NONBLOCK)`, or `pipe` and `fcntl` on Apple.
+fn pipe_cloexec_nonblock(p: &mut [RawFd; 2]) -> libc::c_int {
+    // SAFETY: `p` has room for the two fds pipe2/pipe writes.
+    #[cfg(not(target_vendor = "apple"))]
+    let rc = unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+    // SAFETY: as above.
+    #[cfg(target_vendor = "apple")]
+    let rc = unsafe { libc::pipe(p.as_mut_ptr()) };
+    if rc == 0 {
+        p.iter().for_each(|&fd| set_cloexec_nonblock(fd));
+    }
+    rc
+}
+
+/// `dup3(src, dst, O_CLOEXEC)`, or `dup2` and `fcntl` on Apple.
+///
+/// # Safety
+///
+/// `dst` must be a number the caller owns (it is closed first).
+unsafe fn dup_cloexec(src: RawFd, dst: RawFd) -> libc::c_int {
+    #[cfg(not(target_vendor = "apple"))]
+    // SAFETY: per the caller.
+    return unsafe { libc::dup3(src, dst, libc::O_CLOEXEC) };
+    #[cfg(target_vendor = "apple")]
+    // SAFETY: per the caller.
+    unsafe {
+        let rc = libc::dup2(src, dst);
+        if rc != -1 {
+            libc::fcntl(dst, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+        rc
+    }
+}
+
 impl World {
     /// Creates the pool at `base..base + SLOTS`, which must be free.
     pub(crate) fn new(base: RawFd) -> World {
@@ -164,18 +218,18 @@ impl World {
             let rc = unsafe {
                 libc::socketpair(
                     libc::AF_UNIX,
-                    libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+                    libc::SOCK_STREAM | SOCK_FLAGS,
                     0,
                     sv.as_mut_ptr(),
                 )
             };
             assert_eq!(rc, 0, "socketpair: errno {}", errno());
+            sv.iter().for_each(|&fd| set_cloexec_nonblock(fd));
             fds[pair] = sv[0];
             fds[pair + 1] = sv[1];
         }
         let mut p = [-1; 2];
-        // SAFETY: `p` has room for the two fds pipe2 writes.
-        let rc = unsafe { libc::pipe2(p.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) };
+        let rc = pipe_cloexec_nonblock(&mut p);
         assert_eq!(rc, 0, "pipe2: errno {}", errno());
         fds[4] = p[0];
         fds[5] = p[1];
@@ -184,7 +238,7 @@ impl World {
             assert!(!is_open(target), "fd {target} of the pool is in use");
             // SAFETY: plain fd-table operations on fds this function owns.
             unsafe {
-                assert_eq!(libc::dup3(fd, target, libc::O_CLOEXEC), target);
+                assert_eq!(dup_cloexec(fd, target), target);
                 libc::close(fd);
             }
         }
@@ -264,7 +318,7 @@ impl World {
         }
         let old = self.desc[dst];
         // SAFETY: the pool owns both numbers; dup3 closes dst's old file.
-        let rc = unsafe { libc::dup3(self.fd(src), self.fd(dst), libc::O_CLOEXEC) };
+        let rc = unsafe { dup_cloexec(self.fd(src), self.fd(dst)) };
         assert_eq!(rc, self.fd(dst), "dup3: errno {}", errno());
         self.desc[dst] = Some(d);
         old.filter(|&o| !self.alive(o))
