@@ -188,16 +188,17 @@ fn pipe_cloexec_nonblock(p: &mut [RawFd; 2]) -> libc::c_int {
     rc
 }
 
-/// `dup3(src, dst, O_CLOEXEC)`, or `dup2` and `fcntl` on Apple.
+/// `dup3(src, dst, O_CLOEXEC)`, or `dup2` and `fcntl` where libc has no
+/// `dup3` (Apple, Android).
 ///
 /// # Safety
 ///
 /// `dst` must be a number the caller owns (it is closed first).
 unsafe fn dup_cloexec(src: RawFd, dst: RawFd) -> libc::c_int {
-    #[cfg(not(target_vendor = "apple"))]
+    #[cfg(not(any(target_vendor = "apple", target_os = "android")))]
     // SAFETY: per the caller.
     return unsafe { libc::dup3(src, dst, libc::O_CLOEXEC) };
-    #[cfg(target_vendor = "apple")]
+    #[cfg(any(target_vendor = "apple", target_os = "android"))]
     // SAFETY: per the caller.
     unsafe {
         let rc = libc::dup2(src, dst);
