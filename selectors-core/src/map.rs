@@ -242,6 +242,14 @@ impl<T> SelectorMap<T> {
         self.position(fd).map(|pos| self.entries[pos].tag)
     }
 
+    /// The tag the next [`insert`](Self::insert) will give, so a backend can
+    /// hand it to the kernel before it records the registration. Tags are
+    /// never 0: a backend may use 0 for user data of its own.
+    #[inline]
+    pub fn next_tag(&self) -> u32 {
+        self.next_tag
+    }
+
     /// The key of `fd` if it is still the registration tagged `tag`.
     #[inline]
     pub fn get_tagged(&self, fd: RawFd, tag: u32) -> Option<&SelectorKey<T>> {
@@ -380,8 +388,10 @@ mod tests {
         map.update(4, Events::ALL, ());
         assert_eq!(map.tag(4), Some(first));
         map.remove(4);
+        let predicted = map.next_tag();
         map.insert(4, Events::READ, ());
         let second = map.tag(4).unwrap();
+        assert_eq!(second, predicted);
         assert_ne!(first, second);
         assert!(map.get_tagged(4, first).is_none());
         assert!(map.get_tagged(5, second).is_none());

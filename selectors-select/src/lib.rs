@@ -1,1 +1,122 @@
-//! Not implemented yet: see the tracker.
+//! [`SelectSelector`]: Python's `selectors.SelectSelector`, on `select(2)`.
+//!
+//! The oldest readiness primitive, available wherever this crate builds:
+//! the selector keeps a read set and a write set of fds, and each
+//! [`select`](selectors_core::Selector::select) hands both to the kernel,
+//! which overwrites them with the fds that are ready.
+//!
+//! Unlike C's `fd_set`, the sets here are sized by the highest registered
+//! fd, so fds at or above `FD_SETSIZE` (1024) work (rustix's
+//! [`select`](rustix::event::select) lifts the limit on Linux, Apple and the
+//! BSDs).
+//!
+//! # Complexity
+//!
+//! `register`, `modify` and `unregister` are O(1) and make no system call.
+//! `select` copies and scans the sets: O(highest registered fd / 64) words
+//! plus O(ready fds), with no allocation once the buffers have grown. Many
+//! or sparse fds are better served by epoll, kqueue or poll.
+//!
+//! # Example
+//!
+//! ```
+//! use selectors_core::{Events, Selector};
+//! use selectors_select::SelectSelector;
+//! use std::io::Write;
+//! use std::os::unix::net::UnixStream;
+//! use std::time::Duration;
+//!
+//! let (a, mut b) = UnixStream::pair()?;
+//! let mut sel = SelectSelector::new()?;
+//! sel.register(&a, Events::READ, "a")?;
+//!
+//! b.write_all(b"ping")?;
+//! let ready = sel.select(Some(Duration::from_secs(5)))?;
+//! assert_eq!(ready.len(), 1);
+//! let (key, events) = &ready[0];
+//! assert_eq!((key.data, *events), ("a", Events::READ));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # References
+//!  - [POSIX]
+//!  - [Linux]
+//!  - [Apple]
+//!  - [FreeBSD]
+//!  - [NetBSD]
+//!  - [OpenBSD]
+//!  - [Python `selectors`]
+//!
+//! [POSIX]: https://pubs.opengroup.org/onlinepubs/9799919799/functions/select.html
+//! [Linux]: https://man7.org/linux/man-pages/man2/select.2.html
+//! [Apple]: https://developer.apple.com/library/archive/documentation/System/Conceptual/ManPages_iPhoneOS/man2/select.2.html
+//! [FreeBSD]: https://man.freebsd.org/cgi/man.cgi?query=select&sektion=2
+//! [NetBSD]: https://man.netbsd.org/select.2
+//! [OpenBSD]: https://man.openbsd.org/select.2
+//! [Python `selectors`]: https://docs.python.org/3/library/selectors.html#selectors.SelectSelector
+#![cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "visionos",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    )),
+    doc = "",
+    doc = "**On this platform the crate is empty**: it needs a `select(2)` \
+           without the `FD_SETSIZE` limit, which rustix provides only on \
+           Linux, Android, Apple systems and the BSDs (illumos' own manual \
+           recommends `poll` instead; Windows has no `select` on pipes)."
+)]
+// Where the crate is empty, the links above have nothing to point to.
+#![cfg_attr(
+    not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "visionos",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "netbsd",
+        target_os = "openbsd",
+    )),
+    allow(rustdoc::broken_intra_doc_links)
+)]
+
+/// Applies the cfg of the platforms where rustix has an unlimited `select`.
+macro_rules! with_select {
+    ($($item:item)*) => {$(
+        #[cfg(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "tvos",
+            target_os = "watchos",
+            target_os = "visionos",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+        ))]
+        $item
+    )*};
+}
+
+with_select! {
+    mod fd_sets;
+    mod selector;
+    #[cfg(test)]
+    mod tests;
+
+    pub use selector::SelectSelector;
+}

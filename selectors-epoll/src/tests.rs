@@ -1,0 +1,250 @@
+//! epoll-specific behaviour, on real fds. The shared semantics are checked by
+//! the workspace's conformance suite.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::io::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustix::event::epoll::{self, EventFlags};
+use rustix::io::{Errno, FdFlags};
+use selectors_core::{Error, Events, Selector};
+
+use crate::selector::readiness;
+use crate::EpollSelector;
+
+/// A socket moved to a number at or above `min`, far above what other tests
+/// running in parallel get, so closing it cannot race with a reuse of its
+/// number.
+fn high_socket(min: RawFd) -> (OwnedFd, UnixStream) {
+    let (a, b) = UnixStream::pair().unwrap();
+    let high = rustix::io::fcntl_dupfd_cloexec(&a, min).unwrap();
+    (high, b)
+}
+
+#[test]
+fn regular_file_is_refused_and_leaves_nothing() {
+    let mut sel = EpollSelector::new().unwrap();
+    let file = File::open(std::env::current_exe().unwrap()).unwrap();
+    let fd = file.as_raw_fd();
+
+    let err = sel.register(&file, Events::READ, ()).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(Errno::PERM.raw_os_error()));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "epoll_ctl(EPOLL_CTL_ADD) on fd {fd} failed: {}",
+            io::Error::from(Errno::PERM)
+        )
+    );
+    assert!(sel.get_map().is_empty());
+    assert!(matches!(
+        sel.get_key(&file),
+        Err(Error::NotRegistered { fd: f }) if f == fd
+    ));
+    // The fd can still be registered elsewhere, and the selector still works.
+    let (a, _b) = UnixStream::pair().unwrap();
+    sel.register(&a, Events::WRITE, ()).unwrap();
+    assert_eq!(sel.select(Some(Duration::ZERO)).unwrap().len(), 1);
+}
+
+#[test]
+fn closed_fd_is_refused_and_leaves_nothing() {
+    let mut sel = EpollSelector::new().unwrap();
+    let (high, _peer) = high_socket(7000);
+    let fd = high.as_raw_fd();
+    drop(high);
+    let err = sel.register(fd, Events::READ, ()).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(Errno::BADF.raw_os_error()));
+    assert_eq!(err.fd(), Some(fd));
+    assert!(!sel.get_map().contains(fd));
+}
+
+#[test]
+fn events_of_a_closed_duplicated_fd_never_reach_a_new_registration() {
+    let mut sel = EpollSelector::new().unwrap();
+    let epfd = sel.as_raw_fd();
+    let (mut a, mut old_peer) = high_socket(7100);
+    let fd = a.as_raw_fd();
+    sel.register(fd, Events::READ, "old").unwrap();
+
+    // A dup keeps the old description, and so its epoll item, alive; dup2
+    // then closes `fd` and reopens it on a new socket.
+    let _dup = rustix::io::dup(&a).unwrap();
+    let (new, mut new_peer) = UnixStream::pair().unwrap();
+    rustix::io::dup2(&new, &mut a).unwrap();
+    assert_eq!(a.as_raw_fd(), fd);
+
+    // The kernel answers ENOENT: `fd` now names a file it never saw.
+    assert_eq!(sel.unregister(fd).unwrap().data, "old");
+    sel.register(fd, Events::READ, "new").unwrap();
+
+    // The old description becomes readable: the kernel reports it under
+    // `fd`, with the old tag; the selector must not pass it on.
+    old_peer.write_all(b"stale").unwrap();
+    assert_eq!(sel.select(Some(Duration::ZERO)).unwrap(), []);
+
+    // And the orphan is gone from the kernel, so selects do not spin on it;
+    // the epoll fd kept its number.
+    assert_eq!(sel.as_raw_fd(), epfd);
+    let mut raw = Vec::with_capacity(4);
+    epoll::wait(
+        sel.as_fd(),
+        rustix::buffer::spare_capacity(&mut raw),
+        Some(&Default::default()),
+    )
+    .unwrap();
+    assert_eq!(raw.len(), 0);
+
+    // The new registration works.
+    new_peer.write_all(b"fresh").unwrap();
+    let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(
+        (ready[0].0.fd, ready[0].0.data, ready[0].1),
+        (fd, "new", Events::READ)
+    );
+}
+
+#[test]
+fn blocking_select_waits_on_after_dropping_an_orphan() {
+    let mut sel = EpollSelector::new().unwrap();
+    let (mut a, mut old_peer) = high_socket(7200);
+    let fd = a.as_raw_fd();
+    sel.register(fd, Events::READ, "old").unwrap();
+    let _dup = rustix::io::dup(&a).unwrap();
+    let (new, mut new_peer) = UnixStream::pair().unwrap();
+    rustix::io::dup2(&new, &mut a).unwrap();
+    sel.unregister(fd).unwrap();
+    sel.register(fd, Events::READ, "new").unwrap();
+    old_peer.write_all(b"stale").unwrap();
+
+    let writer = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        new_peer.write_all(b"fresh").unwrap();
+        new_peer
+    });
+    // Woken by the orphan, the selector must not return empty-handed.
+    let ready = sel.select(None).unwrap();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].0.data, "new");
+    drop(writer.join().unwrap());
+}
+
+#[test]
+fn epoll_fd_is_cloexec_and_an_epoll_instance() {
+    let sel = EpollSelector::<()>::new().unwrap();
+    let fd = sel.as_raw_fd();
+    assert_eq!(sel.as_fd().as_raw_fd(), fd);
+    assert!(rustix::io::fcntl_getfd(sel.as_fd())
+        .unwrap()
+        .contains(FdFlags::CLOEXEC));
+    let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+    assert_eq!(target.to_str(), Some("anon_inode:[eventpoll]"));
+    assert!(format!("{sel:?}").contains(&format!("epoll: {fd}")));
+}
+
+#[test]
+fn modify_of_data_alone_makes_no_syscall() {
+    let mut sel = EpollSelector::new().unwrap();
+    let (high, _peer) = high_socket(7300);
+    let fd = high.as_raw_fd();
+    sel.register(fd, Events::READ, 1).unwrap();
+    // Closed behind the selector's back: any epoll_ctl on it now fails.
+    drop(high);
+
+    let key = sel.modify(fd, Events::READ, 2).unwrap();
+    assert_eq!((key.events, key.data), (Events::READ, 2));
+
+    let err = sel.modify(fd, Events::WRITE, 3).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(Errno::BADF.raw_os_error()));
+    assert!(err
+        .to_string()
+        .starts_with(&format!("epoll_ctl(EPOLL_CTL_MOD) on fd {fd} failed: ")));
+    // As CPython: a failed modify unregisters.
+    assert!(!sel.get_map().contains(fd));
+    assert!(matches!(
+        sel.unregister(fd),
+        Err(Error::NotRegistered { .. })
+    ));
+}
+
+#[test]
+fn unregister_after_close_still_returns_the_key() {
+    let mut sel = EpollSelector::new().unwrap();
+    let (high, _peer) = high_socket(7400);
+    let fd = high.as_raw_fd();
+    sel.register(fd, Events::READ, "data").unwrap();
+    drop(high);
+    let key = sel.unregister(fd).unwrap();
+    assert_eq!((key.fd, key.data), (fd, "data"));
+    assert!(sel.get_map().is_empty());
+}
+
+#[test]
+fn one_select_reports_every_registered_fd() {
+    let mut sel = EpollSelector::new().unwrap();
+    let pairs: Vec<_> = (0..300).map(|_| UnixStream::pair().unwrap()).collect();
+    for (i, (a, _)) in pairs.iter().enumerate() {
+        sel.register(a, Events::WRITE, i).unwrap();
+    }
+    let ready = sel.select(Some(Duration::ZERO)).unwrap();
+    assert_eq!(ready.len(), pairs.len());
+    let mut seen: Vec<usize> = ready.iter().map(|(key, _)| key.data).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..pairs.len()).collect::<Vec<_>>());
+}
+
+#[test]
+fn hang_up_counts_as_both_then_masked() {
+    let mut sel = EpollSelector::new().unwrap();
+    let (a, b) = UnixStream::pair().unwrap();
+    let (c, mut d) = UnixStream::pair().unwrap();
+    sel.register(&a, Events::ALL, 'a').unwrap();
+    sel.register(&c, Events::READ, 'c').unwrap();
+    drop(b);
+    let mut ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    ready.sort_by_key(|(key, _)| key.data);
+    assert_eq!(ready.len(), 1);
+    assert_eq!((ready[0].0.data, ready[0].1), ('a', Events::ALL));
+
+    d.write_all(b"x").unwrap();
+    let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    let c_ready: Vec<_> = ready.iter().filter(|(k, _)| k.data == 'c').collect();
+    assert_eq!(c_ready.len(), 1);
+    assert_eq!(c_ready[0].1, Events::READ);
+    let mut buf = [0; 1];
+    (&c).read_exact(&mut buf).unwrap();
+}
+
+#[test]
+fn flags_map_as_in_cpython() {
+    let all = Events::ALL;
+    assert_eq!(readiness(all, EventFlags::IN), Events::READ);
+    assert_eq!(readiness(all, EventFlags::OUT), Events::WRITE);
+    assert_eq!(readiness(all, EventFlags::IN | EventFlags::OUT), all);
+    for other in [
+        EventFlags::ERR,
+        EventFlags::HUP,
+        EventFlags::RDHUP,
+        EventFlags::PRI,
+    ] {
+        assert_eq!(readiness(all, other), all, "{other:?}");
+        assert_eq!(readiness(Events::READ, other), Events::READ, "{other:?}");
+        assert_eq!(readiness(Events::WRITE, other), Events::WRITE, "{other:?}");
+    }
+    assert_eq!(readiness(Events::WRITE, EventFlags::IN), Events::EMPTY);
+    assert_eq!(readiness(Events::READ, EventFlags::OUT), Events::EMPTY);
+}
+
+#[test]
+fn sub_millisecond_timeout_is_rounded_up_not_down() {
+    let mut sel = EpollSelector::<()>::new().unwrap();
+    for _ in 0..5 {
+        let start = Instant::now();
+        assert_eq!(sel.select(Some(Duration::from_micros(300))).unwrap(), []);
+        assert!(start.elapsed() >= Duration::from_micros(300));
+    }
+}

@@ -1,0 +1,65 @@
+//! A steady-state `select_into` allocates nothing: counted by a global
+//! allocator. Alone in its binary, so no other test allocates meanwhile.
+#![cfg(any(target_os = "linux", target_os = "android"))]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::io::Write;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use selectors_core::{Events, Selector};
+use selectors_epoll::EpollSelector;
+
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: forwards to `System`, only counting calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `alloc` above, that is from `System`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as for `alloc` and `dealloc`.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn steady_state_select_into_allocates_nothing() {
+    let mut sel = EpollSelector::new().unwrap();
+    let pairs: Vec<_> = (0..64).map(|_| UnixStream::pair().unwrap()).collect();
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        sel.register(a, Events::ALL, i).unwrap();
+        (&*b).write_all(b"x").unwrap();
+    }
+    let mut ready = Vec::new();
+    // The first call sizes `ready`; after that, nothing may allocate.
+    assert_eq!(
+        sel.select_into(Some(Duration::ZERO), &mut ready).unwrap(),
+        64
+    );
+
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..1000 {
+        let n = sel
+            .select_into(Some(Duration::from_millis(1)), &mut ready)
+            .unwrap();
+        assert_eq!(n, 64);
+        assert!(ready.iter().all(|(_, ev)| *ev == Events::ALL));
+    }
+    assert_eq!(ALLOCATIONS.load(Ordering::Relaxed) - before, 0);
+}

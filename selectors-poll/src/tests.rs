@@ -1,0 +1,218 @@
+//! What is particular to `poll(2)`: the persistent `pollfd` array, revents
+//! mapping, `POLLNVAL`, fds above `FD_SETSIZE`, timeouts. The rules every
+//! backend shares are checked by the conformance suite in `selectors/tests`.
+
+use std::io::Write;
+use std::os::unix::io::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use rustix::io::fcntl_dupfd_cloexec;
+use rustix::process::{getrlimit, setrlimit, Resource};
+use selectors_core::{Events, Selector};
+
+use crate::PollSelector;
+
+static_assertions::assert_impl_all!(PollSelector<()>: Send, Sync, std::fmt::Debug);
+static_assertions::assert_impl_all!(PollSelector<std::cell::Cell<u8>>: Send);
+static_assertions::assert_not_impl_any!(PollSelector<Rc<()>>: Send, Sync);
+
+/// Raises the soft open-file limit to at least `want` (capped at the hard
+/// limit) and returns the new soft limit.
+fn raise_nofile(want: u64) -> u64 {
+    let mut lim = getrlimit(Resource::Nofile);
+    let hard = lim.maximum.unwrap_or(u64::MAX);
+    if lim.current.map_or(false, |cur| cur < want.min(hard)) {
+        lim.current = Some(want.min(hard));
+        setrlimit(Resource::Nofile, lim).expect("setrlimit(RLIMIT_NOFILE)");
+    }
+    lim.current.unwrap_or(u64::MAX)
+}
+
+/// A duplicate of `fd` numbered at least `min`, far above what other tests
+/// running in parallel allocate (the kernel hands out the lowest free fd).
+fn dup_high(fd: &impl AsFd, min: RawFd) -> OwnedFd {
+    assert!(raise_nofile(min as u64 + 100) > min as u64 + 10);
+    fcntl_dupfd_cloexec(fd, min).expect("fcntl(F_DUPFD_CLOEXEC)")
+}
+
+#[test]
+fn pollfds_stay_parallel_after_many_swap_removes() {
+    const PAIRS: usize = 40;
+    let pairs: Vec<_> = (0..PAIRS).map(|_| UnixStream::pair().unwrap()).collect();
+    let fds: Vec<&UnixStream> = pairs.iter().flat_map(|(a, b)| [a, b]).collect();
+    let mut sel = PollSelector::new().unwrap();
+
+    // A tiny xorshift keeps the sequence deterministic without dependencies.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut rand = move |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let (mut removed, mut modified) = (0, 0);
+    for step in 0..4_000 {
+        let (i, stream) = {
+            let i = rand(fds.len());
+            (i, fds[i])
+        };
+        let events = Events::from_bits(1 + rand(3) as u32).unwrap();
+        if sel.get_map().contains(stream) {
+            if rand(2) == 0 {
+                assert_eq!(sel.unregister(stream).unwrap().data, i);
+                removed += 1;
+            } else {
+                sel.modify(stream, events, i).unwrap();
+                modified += 1;
+            }
+        } else {
+            sel.register(stream, events, i).unwrap();
+        }
+        sel.assert_parallel();
+
+        if step % 500 == 499 {
+            // Make every fd readable and writable: each registered one must
+            // then come back exactly once, with its own key and events.
+            for mut stream in fds.iter().copied() {
+                stream.write_all(b"x").unwrap();
+            }
+            let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+            let mut got: Vec<_> = ready
+                .iter()
+                .map(|(key, ev)| (key.fd, key.data, *ev))
+                .collect();
+            let mut want: Vec<_> = sel
+                .get_map()
+                .iter()
+                .map(|key| (key.fd, key.data, key.events))
+                .collect();
+            got.sort_unstable();
+            want.sort_unstable();
+            assert_eq!(got, want, "step {step}");
+            for (key, _) in &ready {
+                assert_eq!(fds[key.data].as_raw_fd(), key.fd);
+            }
+            sel.assert_parallel();
+        }
+    }
+    assert!(removed > 500 && modified > 500, "{removed} {modified}");
+}
+
+#[test]
+fn closed_fd_reports_nval_masked_and_unregisters() {
+    let (a, _b) = UnixStream::pair().unwrap();
+    let doomed = dup_high(&a, 15_500);
+    let doomed_fd = doomed.as_raw_fd();
+    let mut sel = PollSelector::new().unwrap();
+    sel.register(&doomed, Events::READ, "doomed").unwrap();
+    drop(doomed); // closed behind the selector's back
+
+    let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(ready.len(), 1);
+    assert_eq!((ready[0].0.fd, ready[0].1), (doomed_fd, Events::READ));
+
+    // modify never reaches the kernel, so it succeeds on the closed fd too,
+    // and the new mask applies to POLLNVAL at once.
+    sel.modify(doomed_fd, Events::ALL, "doomed").unwrap();
+    let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!((ready[0].0.fd, ready[0].1), (doomed_fd, Events::ALL));
+
+    assert_eq!(sel.unregister(doomed_fd).unwrap().data, "doomed");
+    assert!(sel.select(Some(Duration::ZERO)).unwrap().is_empty());
+}
+
+#[test]
+fn hangup_counts_as_both_then_masked() {
+    let (reader, writer) = rustix::pipe::pipe().unwrap();
+    let mut sel = PollSelector::new().unwrap();
+    // The read end of a pipe is never writable: only POLLHUP can set WRITE.
+    sel.register(&reader, Events::ALL, ()).unwrap();
+    assert!(sel.select(Some(Duration::ZERO)).unwrap().is_empty());
+    drop(writer);
+    let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].1, Events::ALL);
+    sel.modify(&reader, Events::WRITE, ()).unwrap();
+    assert_eq!(
+        sel.select(Some(Duration::ZERO)).unwrap()[0].1,
+        Events::WRITE
+    );
+}
+
+#[test]
+fn fds_above_fd_setsize_work() {
+    let (a, mut b) = UnixStream::pair().unwrap();
+    let high = dup_high(&a, 5_000);
+    let mut sel = PollSelector::new().unwrap();
+    sel.register(&high, Events::READ, "high").unwrap();
+    sel.register(&b, Events::WRITE, "low").unwrap();
+    b.write_all(b"x").unwrap();
+    let mut ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    ready.sort_by_key(|(key, _)| key.fd);
+    assert_eq!(
+        ready.iter().map(|(k, e)| (k.data, *e)).collect::<Vec<_>>(),
+        [("low", Events::WRITE), ("high", Events::READ)]
+    );
+}
+
+#[test]
+fn read_and_write_merged_in_one_entry() {
+    let (a, mut b) = UnixStream::pair().unwrap();
+    let mut sel = PollSelector::new().unwrap();
+    sel.register(&a, Events::ALL, ()).unwrap();
+    b.write_all(b"x").unwrap();
+    let ready = sel.select(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(ready.len(), 1, "{ready:?}");
+    assert_eq!((ready[0].0.fd, ready[0].1), (a.as_raw_fd(), Events::ALL));
+}
+
+#[test]
+fn steady_state_select_grows_nothing() {
+    let pairs: Vec<_> = (0..8).map(|_| UnixStream::pair().unwrap()).collect();
+    let mut sel = PollSelector::new().unwrap();
+    for (a, b) in &pairs {
+        sel.register(a, Events::ALL, ()).unwrap();
+        (&*b).write_all(b"x").unwrap();
+    }
+    let mut ready = Vec::new();
+    sel.select_into(Some(Duration::ZERO), &mut ready).unwrap();
+    let (heap, cap) = (sel.heap_bytes(), ready.capacity());
+    for _ in 0..100 {
+        assert_eq!(
+            sel.select_into(Some(Duration::ZERO), &mut ready).unwrap(),
+            8
+        );
+    }
+    assert_eq!((sel.heap_bytes(), ready.capacity()), (heap, cap));
+}
+
+#[test]
+fn timeouts_wait_at_least_as_asked_and_never_overflow() {
+    let mut sel = PollSelector::<()>::new().unwrap();
+    for wait in [Duration::from_micros(300), Duration::from_millis(20)] {
+        let start = Instant::now();
+        assert!(sel.select(Some(wait)).unwrap().is_empty());
+        let took = start.elapsed();
+        assert!(took >= wait, "asked {wait:?}, returned after {took:?}");
+        assert!(took < Duration::from_secs(5), "{took:?}");
+    }
+    // A huge timeout is clamped, not rejected with EINVAL.
+    let (a, mut b) = UnixStream::pair().unwrap();
+    sel.register(&a, Events::READ, ()).unwrap();
+    b.write_all(b"x").unwrap();
+    assert_eq!(sel.select(Some(Duration::MAX)).unwrap().len(), 1);
+}
+
+#[test]
+fn debug_lists_fds_without_needing_debug_data() {
+    struct Opaque;
+    let (a, _b) = UnixStream::pair().unwrap();
+    let mut sel = PollSelector::new().unwrap();
+    sel.register(&a, Events::READ, Opaque).unwrap();
+    assert_eq!(
+        format!("{sel:?}"),
+        format!("PollSelector {{ fds: {{{}: READ}} }}", a.as_raw_fd())
+    );
+}

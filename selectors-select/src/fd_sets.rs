@@ -1,0 +1,167 @@
+//! The read and write fd sets `select(2)` takes, kept between calls.
+
+use std::os::unix::io::RawFd;
+
+use rustix::event::{fd_set_insert, fd_set_num_elements, fd_set_remove, FdSetElement, FdSetIter};
+use selectors_core::Events;
+
+/// The registered interest as two bit sets (the masters, changed only by
+/// register, modify and unregister) plus the two sets the kernel overwrites
+/// (refilled from the masters before each call).
+///
+/// Every set holds exactly enough elements for `nfds` = one past the highest
+/// registered fd, so `select(2)` never reads past them and fds above
+/// `FD_SETSIZE` work. Once the working sets have grown to the masters'
+/// size, refilling them allocates nothing.
+#[derive(Clone, Default)]
+pub(crate) struct FdSets {
+    read: Vec<FdSetElement>,
+    write: Vec<FdSetElement>,
+    ready_read: Vec<FdSetElement>,
+    ready_write: Vec<FdSetElement>,
+}
+
+impl FdSets {
+    /// Sets `fd`'s bits to `events`, growing the masters to hold `nfds`.
+    pub(crate) fn set(&mut self, fd: RawFd, events: Events, nfds: usize) {
+        self.resize(nfds);
+        for (set, wanted) in [
+            (&mut self.read, events.is_readable()),
+            (&mut self.write, events.is_writable()),
+        ] {
+            if wanted {
+                fd_set_insert(set, fd);
+            } else {
+                fd_set_remove(set, fd);
+            }
+        }
+    }
+
+    /// Clears `fd`'s bits and shrinks the masters to `nfds` (the bound once
+    /// `fd` is gone).
+    pub(crate) fn clear(&mut self, fd: RawFd, nfds: usize) {
+        fd_set_remove(&mut self.read, fd);
+        fd_set_remove(&mut self.write, fd);
+        self.resize(nfds);
+    }
+
+    /// Makes the masters exactly as long as `nfds` needs. Bits beyond a
+    /// shrunken bound are already clear, so truncating loses nothing.
+    fn resize(&mut self, nfds: usize) {
+        let len = fd_set_num_elements(0, nfds_c(nfds));
+        self.read.resize(len, FdSetElement::default());
+        self.write.resize(len, FdSetElement::default());
+    }
+
+    /// Copies the masters into the working sets and lends those out for the
+    /// kernel to overwrite.
+    pub(crate) fn prepare(&mut self) -> (&mut [FdSetElement], &mut [FdSetElement]) {
+        self.ready_read.clear();
+        self.ready_read.extend_from_slice(&self.read);
+        self.ready_write.clear();
+        self.ready_write.extend_from_slice(&self.write);
+        (&mut self.ready_read, &mut self.ready_write)
+    }
+
+    /// The fds the last `select` marked, in ascending order, each once with
+    /// whether it was readable and whether it was writable.
+    pub(crate) fn ready(&self) -> Ready<'_> {
+        Ready {
+            read: FdSetIter::new(&self.ready_read).peekable(),
+            write: FdSetIter::new(&self.ready_write).peekable(),
+        }
+    }
+
+    /// Heap bytes held, for memory accounting.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        (self.read.capacity()
+            + self.write.capacity()
+            + self.ready_read.capacity()
+            + self.ready_write.capacity())
+            * std::mem::size_of::<FdSetElement>()
+    }
+}
+
+/// `nfds` as the `int` the system call takes. Fds are `int`s, so one past
+/// the highest fits unless that fd is `INT_MAX`, which no kernel hands out.
+pub(crate) fn nfds_c(nfds: usize) -> RawFd {
+    RawFd::try_from(nfds).unwrap_or(RawFd::MAX)
+}
+
+/// The union of the two result sets, merged by fd: `(fd, readable, writable)`.
+pub(crate) struct Ready<'a> {
+    read: std::iter::Peekable<FdSetIter<'a>>,
+    write: std::iter::Peekable<FdSetIter<'a>>,
+}
+
+impl Iterator for Ready<'_> {
+    type Item = (RawFd, bool, bool);
+
+    fn next(&mut self) -> Option<(RawFd, bool, bool)> {
+        let read = self.read.peek().copied();
+        let write = self.write.peek().copied();
+        let fd = read.into_iter().chain(write).min()?;
+        let (readable, writable) = (read == Some(fd), write == Some(fd));
+        if readable {
+            self.read.next();
+        }
+        if writable {
+            self.write.next();
+        }
+        Some((fd, readable, writable))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready_after_copy(sets: &mut FdSets) -> Vec<(RawFd, bool, bool)> {
+        sets.prepare();
+        sets.ready().collect()
+    }
+
+    #[test]
+    fn merges_read_and_write_by_fd() {
+        let mut sets = FdSets::default();
+        sets.set(3, Events::READ, 4);
+        sets.set(5, Events::ALL, 6);
+        sets.set(64, Events::WRITE, 65);
+        sets.set(2000, Events::READ, 2001);
+        assert_eq!(
+            ready_after_copy(&mut sets),
+            [
+                (3, true, false),
+                (5, true, true),
+                (64, false, true),
+                (2000, true, false)
+            ]
+        );
+        sets.set(5, Events::WRITE, 2001);
+        sets.clear(2000, 65);
+        assert_eq!(
+            ready_after_copy(&mut sets),
+            [(3, true, false), (5, false, true), (64, false, true)]
+        );
+        assert_eq!(sets.read.len(), fd_set_num_elements(0, 65));
+        sets.clear(64, 6);
+        sets.clear(5, 4);
+        sets.clear(3, 0);
+        assert!(sets.read.is_empty() && sets.write.is_empty());
+        assert_eq!(ready_after_copy(&mut sets), []);
+    }
+
+    #[test]
+    fn refilling_keeps_capacity() {
+        let mut sets = FdSets::default();
+        sets.set(4000, Events::READ, 4001);
+        sets.prepare();
+        let before = sets.heap_bytes();
+        for _ in 0..10 {
+            let (r, _) = sets.prepare();
+            r.iter_mut().for_each(|e| *e = FdSetElement::default());
+        }
+        assert_eq!(sets.heap_bytes(), before);
+        assert_eq!(ready_after_copy(&mut sets), [(4000, true, false)]);
+    }
+}
