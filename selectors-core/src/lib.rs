@@ -1,6 +1,7 @@
 //! The types every `selectors` backend shares: [`Events`], [`SelectorKey`],
 //! [`FileObject`], [`Error`], [`SelectorMap`] and the [`Selector`] trait,
-//! plus the small helpers backends need ([`timeout`], [`push_ready`]).
+//! the cross-thread [`Waker`], plus the small helpers backends need
+//! ([`timeout`], [`push_ready`], [`WakePipe`]).
 //!
 //! This crate makes no system call and has no `unsafe`. Users normally
 //! depend on the `selectors` umbrella crate, which re-exports all of it.
@@ -22,6 +23,7 @@ mod key;
 mod map;
 mod selector;
 pub mod timeout;
+mod waker;
 
 pub use error::{Error, Result};
 pub use events::{Events, EVENT_READ, EVENT_WRITE};
@@ -29,9 +31,11 @@ pub use fileobj::FileObject;
 pub use key::SelectorKey;
 pub use map::{push_ready, Iter, SelectorMap};
 pub use selector::{Ready, Selector};
+pub use waker::{Wake, WakePipe, Waker};
 
 static_assertions::assert_impl_all!(Events: Copy, Send, Sync, Unpin);
 static_assertions::assert_impl_all!(Error: Send, Sync, std::error::Error);
 static_assertions::assert_impl_all!(SelectorKey<()>: Copy, Send, Sync);
 static_assertions::assert_impl_all!(SelectorMap<()>: Send, Sync, Clone);
+static_assertions::assert_impl_all!(Waker: Send, Sync, Clone, Unpin);
 static_assertions::assert_not_impl_any!(SelectorMap<std::rc::Rc<()>>: Send, Sync);

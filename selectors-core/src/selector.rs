@@ -3,7 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use crate::{Events, FileObject, Result, SelectorKey, SelectorMap};
+use crate::{Events, FileObject, Result, SelectorKey, SelectorMap, Waker};
 
 /// What one `select` returns: a key and the events ready on its fd.
 pub type Ready<T> = (SelectorKey<T>, Events);
@@ -130,6 +130,28 @@ pub trait Selector<T> {
     /// [`InvalidFd`](crate::Error::InvalidFd).
     fn get_key<F: FileObject>(&self, fileobj: F) -> Result<&SelectorKey<T>> {
         self.get_map().key(fileobj.fileno())
+    }
+
+    /// A [`Waker`] that makes this selector's blocked `select` return
+    /// promptly, from any thread. Every call returns a clone of the same
+    /// waker; the first creates it (an eventfd on Linux's epoll, `EVFILT_USER`
+    /// on kqueue, a socket pair for poll and select), whose fd the selector
+    /// watches from then on without ever reporting it.
+    ///
+    /// Get the waker before the selecting thread starts: this takes
+    /// `&mut self`, the waker itself is `Send + Sync + Clone`.
+    ///
+    /// # Errors
+    ///
+    /// If the kernel cannot create the waker's fd (`EMFILE`, ...), or
+    /// [`Unsupported`](io::ErrorKind::Unsupported) from a selector that
+    /// cannot be woken (the default, for implementations outside this
+    /// workspace that do not override it).
+    fn waker(&mut self) -> io::Result<Waker> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this selector cannot be woken from another thread",
+        ))
     }
 
     /// Every registration, read-only: Python's `get_map()`.

@@ -1,9 +1,10 @@
-//! The buffer `epoll_wait` fills, kept between calls.
+//! The buffer `epoll_wait` fills, kept between calls, and the wait itself.
 
 use rustix::buffer::spare_capacity;
 use rustix::event::epoll::{self, Event};
 use rustix::event::Timespec;
 use std::os::unix::io::AsFd;
+use std::time::Duration;
 
 /// Room for the events of one `epoll_wait`, reused by every `select`.
 ///
@@ -40,14 +41,140 @@ impl WaitBuffer {
         }
     }
 
-    /// Waits on `epoll` and returns what the kernel wrote.
+    /// Waits on `epoll` for at most `timeout` (which must fit an `int` of
+    /// milliseconds) and returns what the kernel wrote.
+    ///
+    /// A timeout with a fraction of a millisecond goes to `epoll_pwait2(2)`
+    /// (nanoseconds) where the kernel has it; anything else, and every wait
+    /// on kernels before 5.11, goes to rustix's `epoll_pwait` in whole
+    /// milliseconds, rounded up. Whole milliseconds lose nothing there: the
+    /// kernel arms the same timer either way.
     pub(crate) fn wait(
         &mut self,
         epoll: impl AsFd,
-        timeout: Option<&Timespec>,
+        timeout: Option<Duration>,
     ) -> rustix::io::Result<&[Event]> {
         self.0.clear();
-        epoll::wait(epoll, spare_capacity(&mut self.0), timeout)?;
+        #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+        if let Some(t) = timeout {
+            if t.subsec_nanos() % 1_000_000 != 0 {
+                if let Some(result) = pwait2::wait(epoll.as_fd(), &mut self.0, t) {
+                    result?;
+                    return Ok(&self.0);
+                }
+            }
+        }
+        let timeout = timeout.map(timespec);
+        epoll::wait(epoll, spare_capacity(&mut self.0), timeout.as_ref())?;
         Ok(&self.0)
     }
 }
+
+/// A timeout as rustix takes it; rustix rounds it up to whole milliseconds
+/// for `epoll_pwait`, so a positive timeout never becomes a busy poll.
+fn timespec(t: Duration) -> Timespec {
+    Timespec {
+        // The caller keeps it within an `int` of milliseconds: it fits.
+        tv_sec: t.as_secs() as _,
+        tv_nsec: t.subsec_nanos() as _,
+    }
+}
+
+/// `epoll_pwait2(2)`, called directly: rustix only calls it when built for
+/// Linux 5.11 and later (its `linux_5_11` feature), which would make every
+/// wait fail on older kernels. Here a run-time probe decides: the first
+/// call that needs it tries it, and `ENOSYS` (before 5.11) or `EPERM` (a
+/// seccomp filter that denies it, as Docker's once did) turns it off for
+/// the life of the process.
+///
+/// Only waits with a fraction of a millisecond make this call, so a program
+/// that never asks for one never issues it (a seccomp filter that *kills*
+/// on unknown system calls is then no concern for it).
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+mod pwait2 {
+    use std::os::unix::io::{AsRawFd, BorrowedFd};
+    use std::ptr;
+    use std::sync::atomic::{AtomicU8, Ordering};
+    use std::time::Duration;
+
+    use rustix::event::epoll::Event;
+    use rustix::io::Errno;
+
+    // The kernel writes `struct epoll_event`s into rustix's `Event`s.
+    static_assertions::assert_eq_size!(Event, libc::epoll_event);
+    static_assertions::assert_eq_align!(Event, libc::epoll_event);
+
+    pub(crate) const UNKNOWN: u8 = 0;
+    pub(crate) const YES: u8 = 1;
+    pub(crate) const NO: u8 = 2;
+
+    /// Whether the kernel has `epoll_pwait2`: [`UNKNOWN`] until the first
+    /// call, then [`YES`] or [`NO`].
+    pub(crate) static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    /// The kernel's `struct __kernel_timespec`: 64-bit fields on every
+    /// architecture, 32-bit ones included (unlike `libc::timespec`).
+    #[repr(C)]
+    struct KernelTimespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+
+    /// Waits with `epoll_pwait2` into `buf`'s spare capacity, or returns
+    /// `None` if this kernel lacks it (then the caller waits another way).
+    pub(super) fn wait(
+        epoll: BorrowedFd<'_>,
+        buf: &mut Vec<Event>,
+        timeout: Duration,
+    ) -> Option<rustix::io::Result<()>> {
+        if STATE.load(Ordering::Relaxed) == NO {
+            return None;
+        }
+        let ts = KernelTimespec {
+            // The caller bounds timeouts to an `int` of milliseconds.
+            tv_sec: timeout.as_secs() as i64,
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        let room = buf.capacity() - buf.len();
+        let max_events = libc::c_int::try_from(room).unwrap_or(libc::c_int::MAX);
+        // SAFETY: `epoll` is an open epoll fd (borrowed for the call). The
+        // kernel writes at most `max_events` `struct epoll_event`s, each the
+        // size and alignment of an `Event` (asserted above), into the spare
+        // capacity starting at `buf.len()`, which holds at least that many.
+        // `ts` lives across the call and has the layout the kernel reads. A
+        // null signal mask makes the size argument unused.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_epoll_pwait2,
+                epoll.as_raw_fd(),
+                buf.as_mut_ptr().add(buf.len()).cast::<libc::epoll_event>(),
+                max_events,
+                &ts as *const KernelTimespec,
+                ptr::null::<libc::sigset_t>(),
+                0usize,
+            )
+        };
+        if n < 0 {
+            let errno =
+                Errno::from_io_error(&std::io::Error::last_os_error()).unwrap_or(Errno::INVAL);
+            if matches!(errno, Errno::NOSYS | Errno::PERM) {
+                STATE.store(NO, Ordering::Relaxed);
+                return None;
+            }
+            return Some(Err(errno));
+        }
+        if STATE.load(Ordering::Relaxed) == UNKNOWN {
+            STATE.store(YES, Ordering::Relaxed);
+        }
+        // SAFETY: the kernel initialized `n` (at most `max_events`) events
+        // right after the `buf.len()` existing ones.
+        unsafe { buf.set_len(buf.len() + n as usize) };
+        Some(Ok(()))
+    }
+}
+
+#[cfg(all(
+    test,
+    all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))
+))]
+pub(crate) use pwait2::{NO as PWAIT2_NO, STATE as PWAIT2_STATE, UNKNOWN as PWAIT2_UNKNOWN};

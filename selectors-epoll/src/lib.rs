@@ -73,6 +73,8 @@ mod buffer;
 mod selector;
 #[cfg(all(test, any(target_os = "linux", target_os = "android")))]
 mod tests;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod wake;
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
 pub use selector::EpollSelector;

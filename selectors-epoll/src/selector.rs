@@ -6,14 +6,18 @@ use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
-use rustix::event::Timespec;
-use rustix::io::{DupFlags, Errno};
+use rustix::io::Errno;
 use selectors_core::timeout;
 use selectors_core::{
-    push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap,
+    push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap, Waker,
 };
 
 use crate::buffer::WaitBuffer;
+use crate::wake::WakeSource;
+
+/// The event data of the waker's fd. Registrations never have it: their tag
+/// (the high half) is never 0.
+const WAKE_DATA: u64 = 0;
 
 /// The longest single wait: `epoll_pwait(2)` takes an `int` of milliseconds
 /// (about 24.8 days). Longer timeouts are waited for in several steps rather
@@ -29,6 +33,14 @@ const MAX_WAIT: Duration = Duration::from_millis(i32::MAX as u64);
 /// fds; register, unregister and modify cost one [`epoll_ctl(2)`] each, and a
 /// modify that keeps the events costs none. Registrations are
 /// level-triggered.
+///
+/// Timeouts with a fraction of a millisecond are waited for in nanoseconds
+/// with `epoll_pwait2(2)` where the kernel has it (Linux 5.11 and later,
+/// probed on first use), so `select(Some(300 µs))` returns after about
+/// 300 µs rather than 1 ms; older kernels round up to whole milliseconds.
+///
+/// Its [`waker`](Selector::waker) is an `eventfd(2)` in the interest list
+/// (a socket pair where the kernel refuses eventfd).
 ///
 /// The selector is [`AsFd`] and [`AsRawFd`] (Python's `fileno()`): its epoll
 /// fd can itself be registered in another selector, to nest event loops. The
@@ -79,6 +91,7 @@ pub struct EpollSelector<T = ()> {
     epoll: OwnedFd,
     map: SelectorMap<T>,
     buffer: WaitBuffer,
+    wake: Option<(WakeSource, Waker)>,
 }
 
 impl<T> EpollSelector<T> {
@@ -98,7 +111,29 @@ impl<T> EpollSelector<T> {
             epoll: epoll::create(CreateFlags::CLOEXEC)?,
             map: SelectorMap::new(),
             buffer: WaitBuffer::new(),
+            wake: None,
         })
+    }
+
+    /// [`Selector::waker`] on the self-pipe, as where eventfd is refused.
+    #[cfg(test)]
+    pub(crate) fn pipe_waker(&mut self) -> io::Result<Waker> {
+        assert!(self.wake.is_none());
+        self.install_waker(WakeSource::pipe()?)
+    }
+
+    /// Adds the waker's fd to the interest list and keeps it.
+    fn install_waker(&mut self, (source, waker): (WakeSource, Waker)) -> io::Result<Waker> {
+        add_wake(self.epoll.as_fd(), source.fd())?;
+        self.buffer.reserve_for(self.map.len() + 1);
+        self.wake = Some((source, waker.clone()));
+        Ok(waker)
+    }
+
+    /// How many events one wait may return: one per registration, plus the
+    /// waker's.
+    fn wait_room(&self) -> usize {
+        self.map.len() + usize::from(self.wake.is_some())
     }
 
     /// Replaces the epoll instance with a fresh one holding exactly the
@@ -120,8 +155,11 @@ impl<T> EpollSelector<T> {
                 return Err(Error::os("epoll_ctl(EPOLL_CTL_ADD)", key.fd, e));
             }
         }
-        rustix::io::dup3(&fresh, &mut self.epoll, DupFlags::CLOEXEC)
-            .map_err(|e| Error::os_general("dup3", e))
+        if let Some((source, _)) = &self.wake {
+            add_wake(fresh.as_fd(), source.fd())
+                .map_err(|e| Error::os("epoll_ctl(EPOLL_CTL_ADD)", source.fd(), e))?;
+        }
+        replace_fd(&fresh, &mut self.epoll)
     }
 }
 
@@ -138,7 +176,7 @@ impl<T> Selector<T> for EpollSelector<T> {
         let tag = self.map.next_tag();
         add(self.epoll.as_fd(), fd, events, tag)
             .map_err(|e| Error::os("epoll_ctl(EPOLL_CTL_ADD)", fd, e))?;
-        self.buffer.reserve_for(self.map.len() + 1);
+        self.buffer.reserve_for(self.wait_room() + 1);
         Ok(self.map.insert(fd, events, data))
     }
 
@@ -187,19 +225,26 @@ impl<T> Selector<T> for EpollSelector<T> {
         ready.clear();
         let mut timeout = timeout::clamp(timeout);
         loop {
-            let wait = timeout.map(|t| timespec(t.min(MAX_WAIT)));
-            // rustix rounds a timeout up to whole milliseconds for
-            // `epoll_pwait`, so a positive timeout never becomes a busy poll.
-            let events = match self.buffer.wait(&self.epoll, wait.as_ref()) {
+            // Nanoseconds where the kernel has `epoll_pwait2`, else whole
+            // milliseconds rounded up: never a busy poll.
+            let wait = timeout.map(|t| t.min(MAX_WAIT));
+            let events = match self.buffer.wait(&self.epoll, wait) {
                 Ok(events) => events,
                 Err(Errno::INTR) => return Ok(0),
                 Err(e) => return Err(Error::os_general("epoll_wait", e)),
             };
-            let orphans = collect(&self.map, events, ready);
+            let Collected { orphans, woken } = collect(&self.map, events, ready);
+            if woken {
+                if let Some((source, _)) = &self.wake {
+                    source
+                        .drain()
+                        .map_err(|e| Error::os("read", source.fd(), e))?;
+                }
+            }
             if orphans {
                 self.rebuild()?;
             }
-            if !ready.is_empty() {
+            if woken || !ready.is_empty() {
                 return Ok(ready.len());
             }
             timeout = match timeout {
@@ -209,6 +254,15 @@ impl<T> Selector<T> for EpollSelector<T> {
                 Some(t) if !orphans && t > MAX_WAIT => Some(t - MAX_WAIT),
                 _ => return Ok(0),
             };
+        }
+    }
+
+    /// An eventfd (a socket pair where the kernel refuses eventfd), watched
+    /// with event data 0.
+    fn waker(&mut self) -> io::Result<Waker> {
+        match &self.wake {
+            Some((_, waker)) => Ok(waker.clone()),
+            None => self.install_waker(WakeSource::new()?),
         }
     }
 
@@ -244,27 +298,41 @@ impl<T: fmt::Debug> fmt::Debug for EpollSelector<T> {
             .field("epoll", &self.epoll.as_raw_fd())
             .field("map", &self.map)
             .field("wait_capacity", &self.buffer.capacity())
+            .field("waker", &self.wake.as_ref().map(|(source, _)| source))
             .finish()
     }
 }
 
-/// Copies the live events of one wait into `ready`; returns whether any
-/// event belonged to no live registration (an orphan: see
-/// [`EpollSelector`]).
+/// What one wait found besides ready registrations.
+struct Collected {
+    /// An event belonged to no live registration (see [`EpollSelector`]).
+    orphans: bool,
+    /// The waker's fd is readable.
+    woken: bool,
+}
+
+/// Copies the live events of one wait into `ready`.
 fn collect<T: Clone>(
     map: &SelectorMap<T>,
     events: &[epoll::Event],
     ready: &mut Vec<Ready<T>>,
-) -> bool {
-    let mut orphans = false;
+) -> Collected {
+    let mut found = Collected {
+        orphans: false,
+        woken: false,
+    };
     for &event in events {
+        if event.data.u64() == WAKE_DATA {
+            found.woken = true;
+            continue;
+        }
         let (fd, tag) = decode(event.data);
         match map.get_tagged(fd, tag) {
             Some(key) => push_ready(ready, key, readiness(key.events, event.flags)),
-            None => orphans = true,
+            None => found.orphans = true,
         }
     }
-    orphans
+    found
 }
 
 /// The event data of a registration: its tag in the high half, its fd in the
@@ -305,12 +373,20 @@ pub(crate) fn readiness(registered: Events, flags: EventFlags) -> Events {
     )
 }
 
-fn timespec(t: Duration) -> Timespec {
-    Timespec {
-        // At most `MAX_WAIT`: it fits.
-        tv_sec: t.as_secs() as _,
-        tv_nsec: t.subsec_nanos() as _,
-    }
+/// Makes `target` name the same epoll instance as `fresh`, close-on-exec.
+#[cfg(target_os = "linux")]
+fn replace_fd(fresh: &OwnedFd, target: &mut OwnedFd) -> Result<()> {
+    rustix::io::dup3(fresh, target, rustix::io::DupFlags::CLOEXEC)
+        .map_err(|e| Error::os_general("dup3", e))
+}
+
+/// Makes `target` name the same epoll instance as `fresh`, close-on-exec.
+/// rustix has no `dup3` flags on Android, so this takes two calls.
+#[cfg(target_os = "android")]
+fn replace_fd(fresh: &OwnedFd, target: &mut OwnedFd) -> Result<()> {
+    rustix::io::dup2(fresh, target).map_err(|e| Error::os_general("dup2", e))?;
+    rustix::io::fcntl_setfd(&*target, rustix::io::FdFlags::CLOEXEC)
+        .map_err(|e| Error::os_general("fcntl(F_SETFD)", e))
 }
 
 /// `epoll_ctl(EPOLL_CTL_ADD)` on a registered fd number.
@@ -320,6 +396,15 @@ fn add(epoll: BorrowedFd<'_>, fd: RawFd, events: Events, tag: u32) -> rustix::io
     // touching it; the number is the caller's own, as in Python's API.
     let source = unsafe { BorrowedFd::borrow_raw(fd) };
     epoll::add(epoll, source, encode(fd, tag), interest(events))
+}
+
+/// `epoll_ctl(EPOLL_CTL_ADD)` of the waker's fd, for reading, with
+/// [`WAKE_DATA`].
+fn add_wake(epoll: BorrowedFd<'_>, fd: RawFd) -> rustix::io::Result<()> {
+    // SAFETY: `fd` is the waker's, which the selector keeps open as long as
+    // the epoll instance.
+    let source = unsafe { BorrowedFd::borrow_raw(fd) };
+    epoll::add(epoll, source, EventData::new_u64(WAKE_DATA), EventFlags::IN)
 }
 
 /// `epoll_ctl(EPOLL_CTL_MOD)` on a registered fd number.

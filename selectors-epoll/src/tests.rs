@@ -248,3 +248,150 @@ fn sub_millisecond_timeout_is_rounded_up_not_down() {
         assert!(start.elapsed() >= Duration::from_micros(300));
     }
 }
+
+/// The fd behind the waker, read from the selector's `Debug`.
+fn waker_fd<T: std::fmt::Debug>(sel: &EpollSelector<T>) -> RawFd {
+    let debug = format!("{sel:?}");
+    let start = debug.find("waker: Some(").expect("a waker") + "waker: Some(".len();
+    let inner = &debug[start..];
+    let digits: String = inner
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+#[test]
+fn waker_is_a_cloexec_eventfd() {
+    let mut sel = EpollSelector::<()>::new().unwrap();
+    sel.waker().unwrap();
+    let fd = waker_fd(&sel);
+    let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+    assert_eq!(target.to_str(), Some("anon_inode:[eventfd]"));
+    // SAFETY: the selector keeps the fd open for this whole test.
+    let borrowed = unsafe { std::os::unix::io::BorrowedFd::borrow_raw(fd) };
+    assert!(rustix::io::fcntl_getfd(borrowed)
+        .unwrap()
+        .contains(FdFlags::CLOEXEC));
+}
+
+/// Wakes `sel` and checks that one select returns early and the next one
+/// waits its timeout out.
+fn assert_wakes_once(sel: &mut EpollSelector<&'static str>, waker: &selectors_core::Waker) {
+    for _ in 0..1000 {
+        waker.wake().unwrap();
+    }
+    let start = Instant::now();
+    assert_eq!(sel.select(Some(Duration::from_secs(10))).unwrap(), []);
+    assert!(start.elapsed() < Duration::from_secs(5));
+    let start = Instant::now();
+    assert_eq!(sel.select(Some(Duration::from_millis(100))).unwrap(), []);
+    assert!(start.elapsed() >= Duration::from_millis(100));
+}
+
+#[test]
+fn pipe_fallback_wakes_and_coalesces() {
+    let mut sel = EpollSelector::new().unwrap();
+    let waker = sel.pipe_waker().unwrap();
+    let fd = waker_fd(&sel);
+    let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+    assert!(
+        target.to_str().unwrap().starts_with("socket:"),
+        "{target:?}"
+    );
+    assert!(sel.waker().unwrap().will_wake(&waker));
+    assert_wakes_once(&mut sel, &waker);
+}
+
+#[test]
+fn waker_survives_an_orphan_rebuild() {
+    for pipe in [false, true] {
+        let mut sel = EpollSelector::new().unwrap();
+        let waker = if pipe {
+            sel.pipe_waker().unwrap()
+        } else {
+            sel.waker().unwrap()
+        };
+        // Make an orphan (as in the test above), so the next select rebuilds
+        // the interest list in a fresh epoll instance.
+        let (mut a, mut old_peer) = high_socket(7300 + 100 * RawFd::from(pipe));
+        let fd = a.as_raw_fd();
+        sel.register(fd, Events::READ, "old").unwrap();
+        let _dup = rustix::io::dup(&a).unwrap();
+        let (new, _new_peer) = UnixStream::pair().unwrap();
+        rustix::io::dup2(&new, &mut a).unwrap();
+        sel.unregister(fd).unwrap();
+        sel.register(fd, Events::READ, "new").unwrap();
+        old_peer.write_all(b"stale").unwrap();
+        assert_eq!(sel.select(Some(Duration::ZERO)).unwrap(), []);
+
+        // The fresh instance watches the waker too.
+        assert_wakes_once(&mut sel, &waker);
+    }
+}
+
+#[test]
+fn woken_blocking_select_returns_even_with_orphans() {
+    let mut sel = EpollSelector::new().unwrap();
+    let waker = sel.waker().unwrap();
+    let (mut a, mut old_peer) = high_socket(7500);
+    let fd = a.as_raw_fd();
+    sel.register(fd, Events::READ, "old").unwrap();
+    let _dup = rustix::io::dup(&a).unwrap();
+    let (new, _new_peer) = UnixStream::pair().unwrap();
+    rustix::io::dup2(&new, &mut a).unwrap();
+    sel.unregister(fd).unwrap();
+    sel.register(fd, Events::READ, "new").unwrap();
+    old_peer.write_all(b"stale").unwrap();
+    // Orphan and wake in one wait: the wake ends the blocking select.
+    waker.wake().unwrap();
+    assert_eq!(sel.select(None).unwrap(), []);
+}
+
+/// The kernel release as (major, minor), from `/proc`.
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+fn kernel_version() -> (u32, u32) {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let mut parts = release
+        .trim()
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse().unwrap_or(0));
+    (parts.next().unwrap(), parts.next().unwrap())
+}
+
+/// Sub-millisecond timeouts go to `epoll_pwait2` on Linux 5.11 and later
+/// (the probe settles on first use), and are rounded up to whole
+/// milliseconds where it is missing. One test, because it flips the
+/// process-wide probe state.
+#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+#[test]
+fn sub_millisecond_timeouts_use_epoll_pwait2_or_round_up() {
+    use crate::buffer::{PWAIT2_NO, PWAIT2_STATE, PWAIT2_UNKNOWN};
+    use std::sync::atomic::Ordering;
+
+    let mut sel = EpollSelector::<()>::new().unwrap();
+    let timeout = Duration::from_micros(300);
+    let start = Instant::now();
+    assert_eq!(sel.select(Some(timeout)).unwrap(), []);
+    assert!(start.elapsed() >= timeout);
+    let state = PWAIT2_STATE.load(Ordering::Relaxed);
+    assert_ne!(state, PWAIT2_UNKNOWN);
+    if kernel_version() >= (5, 11) {
+        assert_ne!(
+            state,
+            PWAIT2_NO,
+            "epoll_pwait2 refused on {:?}",
+            kernel_version()
+        );
+    }
+
+    // As on a kernel without it: whole milliseconds, rounded up.
+    PWAIT2_STATE.store(PWAIT2_NO, Ordering::Relaxed);
+    for _ in 0..3 {
+        let start = Instant::now();
+        assert_eq!(sel.select(Some(timeout)).unwrap(), []);
+        assert!(start.elapsed() >= Duration::from_millis(1));
+    }
+    PWAIT2_STATE.store(state, Ordering::Relaxed);
+}

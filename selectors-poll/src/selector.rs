@@ -3,13 +3,14 @@
 use std::fmt;
 use std::io;
 use std::os::unix::io::{BorrowedFd, RawFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::event::{poll, Nsecs, PollFd, PollFlags, Secs, Timespec};
 use rustix::io::Errno;
 use selectors_core::{
     push_ready, timeout, Error, Events, FileObject, Ready, Result, Selector, SelectorKey,
-    SelectorMap,
+    SelectorMap, WakePipe, Waker,
 };
 
 /// A selector on `poll(2)`: Python's `selectors.PollSelector`.
@@ -24,10 +25,15 @@ use selectors_core::{
 /// A fd closed without being unregistered shows up as `POLLNVAL`, which is
 /// reported as ready (READ and WRITE, masked by the registration), as
 /// CPython does; unregister it.
+///
+/// Its [`waker`](Selector::waker) is a [`WakePipe`], whose read end takes
+/// the first `pollfd` once created.
 pub struct PollSelector<T = ()> {
     map: SelectorMap<T>,
-    /// `fds[i]` is the entry of `map.at(i)`.
+    /// `fds[i + base]` is the entry of `map.at(i)`; `fds[0]` is the waker's
+    /// when there is one (`base` is 1).
     fds: Vec<PollFd<'static>>,
+    wake: Option<(Arc<WakePipe>, Waker)>,
 }
 
 impl<T> PollSelector<T> {
@@ -41,7 +47,14 @@ impl<T> PollSelector<T> {
         Ok(PollSelector {
             map: SelectorMap::new(),
             fds: Vec::new(),
+            wake: None,
         })
+    }
+
+    /// Where the registrations' entries start in `fds`: after the waker's.
+    #[inline]
+    fn base(&self) -> usize {
+        usize::from(self.wake.is_some())
     }
 
     /// Heap bytes this selector holds (map and `pollfd` array), for memory
@@ -54,8 +67,11 @@ impl<T> PollSelector<T> {
     #[cfg(test)]
     pub(crate) fn assert_parallel(&self) {
         use std::os::unix::io::{AsFd, AsRawFd};
-        assert_eq!(self.fds.len(), self.map.len());
-        for (pos, entry) in self.fds.iter().enumerate() {
+        assert_eq!(self.fds.len(), self.map.len() + self.base());
+        if let Some((pipe, _)) = &self.wake {
+            assert_eq!(self.fds[0].as_fd().as_raw_fd(), pipe.fd());
+        }
+        for (pos, entry) in self.fds[self.base()..].iter().enumerate() {
             let key = self.map.at(pos);
             assert_eq!(entry.as_fd().as_raw_fd(), key.fd, "position {pos}");
             // PollFd shows its `events` only through Debug.
@@ -94,7 +110,8 @@ impl<T> Selector<T> for PollSelector<T> {
             .remove(fd)
             .expect("fd is registered: checked above");
         // The map moved its last key into `pos`; move its entry likewise.
-        self.fds.swap_remove(pos);
+        let base = self.base();
+        self.fds.swap_remove(pos + base);
         Ok(key)
     }
 
@@ -110,7 +127,8 @@ impl<T> Selector<T> for PollSelector<T> {
         let fd = fileobj.fileno();
         if self.map.check_modify(fd, events)? != events {
             let pos = self.map.position(fd).expect("fd is registered");
-            self.fds[pos] = pollfd(fd, events);
+            let base = self.base();
+            self.fds[pos + base] = pollfd(fd, events);
         }
         Ok(self.map.update(fd, events, data))
     }
@@ -140,9 +158,16 @@ impl<T> Selector<T> for PollSelector<T> {
             Err(Errno::INTR) => return Ok(0),
             Err(err) => return Err(Error::os_general("poll", err)),
         };
+        let base = self.base();
+        if let Some((pipe, _)) = &self.wake {
+            if !self.fds[0].revents().is_empty() {
+                left -= 1;
+                pipe.drain().map_err(|e| Error::os("read", pipe.fd(), e))?;
+            }
+        }
         // `poll` counts the entries with a nonzero `revents`; stop after the
         // last one instead of walking the whole array.
-        for (pos, entry) in self.fds.iter().enumerate() {
+        for (pos, entry) in self.fds[base..].iter().enumerate() {
             if left == 0 {
                 break;
             }
@@ -162,6 +187,17 @@ impl<T> Selector<T> for PollSelector<T> {
             );
         }
         Ok(ready.len())
+    }
+
+    fn waker(&mut self) -> io::Result<Waker> {
+        if let Some((_, waker)) = &self.wake {
+            return Ok(waker.clone());
+        }
+        let pipe = Arc::new(WakePipe::new()?);
+        let waker = Waker::new(pipe.clone());
+        self.fds.insert(0, pollfd(pipe.fd(), Events::READ));
+        self.wake = Some((pipe, waker.clone()));
+        Ok(waker)
     }
 
     fn get_map(&self) -> &SelectorMap<T> {
@@ -200,8 +236,9 @@ fn pollfd(fd: RawFd, events: Events) -> PollFd<'static> {
     if events.is_writable() {
         flags |= PollFlags::OUT;
     }
-    // SAFETY: `fd` passed `check_vacant`, so it is not negative and not the
-    // -1 niche `BorrowedFd` forbids. The 'static borrow outlives the caller's
+    // SAFETY: `fd` passed `check_vacant` (or is the waker's, open as long as
+    // the selector), so it is not negative and not the -1 niche `BorrowedFd`
+    // forbids. The 'static borrow outlives the caller's
     // fd by design (Python's selectors hold bare numbers too), but nothing
     // ever does I/O through it: the selector only hands the number to
     // `poll(2)`, where a fd closed since shows up as `POLLNVAL` and a reused

@@ -3,13 +3,14 @@
 use std::fmt;
 use std::io;
 use std::os::unix::io::{BorrowedFd, RawFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::event::{select, Nsecs, Secs, Timespec};
 use rustix::io::{fcntl_getfd, Errno};
 use selectors_core::{
     push_ready, timeout, Error, Events, FileObject, Ready, Result, Selector, SelectorKey,
-    SelectorMap,
+    SelectorMap, WakePipe, Waker,
 };
 
 use crate::fd_sets::{nfds_c, FdSets};
@@ -28,10 +29,14 @@ use crate::fd_sets::{nfds_c, FdSets};
 /// A fd closed without being unregistered makes the kernel fail the whole
 /// call with `EBADF`; see [`select_into`](Self::select_into).
 ///
+/// Its [`waker`](Selector::waker) is a [`WakePipe`], whose read end sits in
+/// the read set once created.
+///
 /// [`PollSelector`]: https://docs.rs/selectors-poll
 pub struct SelectSelector<T = ()> {
     map: SelectorMap<T>,
     sets: FdSets,
+    wake: Option<(Arc<WakePipe>, Waker)>,
 }
 
 impl<T> SelectSelector<T> {
@@ -45,7 +50,21 @@ impl<T> SelectSelector<T> {
         Ok(SelectSelector {
             map: SelectorMap::new(),
             sets: FdSets::default(),
+            wake: None,
         })
+    }
+
+    /// The waker's fd, once there is one.
+    #[inline]
+    fn wake_fd(&self) -> Option<RawFd> {
+        self.wake.as_ref().map(|(pipe, _)| pipe.fd())
+    }
+
+    /// One past the highest fd in the sets, the waker's included.
+    #[inline]
+    fn nfds(&self) -> usize {
+        let wake = self.wake_fd().map_or(0, |fd| fd as usize + 1);
+        self.map.fd_bound().max(wake)
     }
 
     /// Heap bytes this selector holds (map and fd sets), for memory
@@ -77,7 +96,12 @@ impl<T> Selector<T> for SelectSelector<T> {
     ) -> Result<&SelectorKey<T>> {
         let fd = fileobj.fileno();
         self.map.check_vacant(fd, events)?;
-        self.sets.set(fd, events, self.map.fd_bound().max(fd as usize + 1));
+        if Some(fd) == self.wake_fd() {
+            // Only a raw number can name it; taking it would clear the
+            // waker's bit on unregister.
+            return Err(Error::AlreadyRegistered { fd });
+        }
+        self.sets.set(fd, events, self.nfds().max(fd as usize + 1));
         Ok(self.map.insert(fd, events, data))
     }
 
@@ -85,7 +109,7 @@ impl<T> Selector<T> for SelectSelector<T> {
         let fd = fileobj.fileno();
         self.map.key(fd)?;
         let (key, _) = self.map.remove(fd).expect("fd is registered: checked above");
-        self.sets.clear(fd, self.map.fd_bound());
+        self.sets.clear(fd, self.nfds());
         Ok(key)
     }
 
@@ -100,7 +124,7 @@ impl<T> Selector<T> for SelectSelector<T> {
     ) -> Result<&SelectorKey<T>> {
         let fd = fileobj.fileno();
         if self.map.check_modify(fd, events)? != events {
-            self.sets.set(fd, events, self.map.fd_bound());
+            self.sets.set(fd, events, self.nfds());
         }
         Ok(self.map.update(fd, events, data))
     }
@@ -126,7 +150,7 @@ impl<T> Selector<T> for SelectSelector<T> {
         T: Clone,
     {
         ready.clear();
-        let nfds = nfds_c(self.map.fd_bound());
+        let nfds = nfds_c(self.nfds());
         let timeout = timeout::clamp(timeout).map(timespec);
         let (read, write) = self.sets.prepare();
         // SAFETY: both sets hold `fd_set_num_elements(nfds)` elements, and the
@@ -147,8 +171,13 @@ impl<T> Selector<T> for SelectSelector<T> {
             }
             Err(err) => return Err(Error::os_general("select", err)),
         }
+        let wake_fd = self.wake_fd();
         for (fd, readable, writable) in self.sets.ready() {
-            if let Some(key) = self.map.get(fd) {
+            if Some(fd) == wake_fd {
+                if let Some((pipe, _)) = &self.wake {
+                    pipe.drain().map_err(|e| Error::os("read", fd, e))?;
+                }
+            } else if let Some(key) = self.map.get(fd) {
                 push_ready(
                     ready,
                     key,
@@ -157,6 +186,19 @@ impl<T> Selector<T> for SelectSelector<T> {
             }
         }
         Ok(ready.len())
+    }
+
+    fn waker(&mut self) -> io::Result<Waker> {
+        if let Some((_, waker)) = &self.wake {
+            return Ok(waker.clone());
+        }
+        let pipe = Arc::new(WakePipe::new()?);
+        let waker = Waker::new(pipe.clone());
+        let fd = pipe.fd();
+        self.sets
+            .set(fd, Events::READ, self.map.fd_bound().max(fd as usize + 1));
+        self.wake = Some((pipe, waker.clone()));
+        Ok(waker)
     }
 
     fn get_map(&self) -> &SelectorMap<T> {

@@ -1,6 +1,90 @@
 //! `cargo xtask`: developer and CI tasks for the selectors workspace.
+//!
+//! A plain std-only binary (no argument parser, no dependencies) so that it
+//! builds in a second on a clean clone. `cargo xtask help` lists the tasks.
 
-fn main() {
-    eprintln!("usage: cargo xtask <task> (none yet)");
-    std::process::exit(2);
+mod ci;
+mod cmd;
+mod cross;
+mod features;
+mod msrv;
+mod steps;
+
+use std::process::ExitCode;
+
+use steps::Steps;
+
+/// The library crates: what users depend on, what MSRV and cross checks cover.
+const CORE: &str = "selectors-core";
+/// The backend crates, each usable alone.
+const BACKENDS: [&str; 4] = [
+    "selectors-select",
+    "selectors-poll",
+    "selectors-epoll",
+    "selectors-kqueue",
+];
+/// The umbrella crate; its features are named after the backends.
+const UMBRELLA: &str = "selectors";
+
+/// The library crates: core, the backends and the umbrella.
+fn library_crates() -> impl Iterator<Item = &'static str> {
+    Some(CORE).into_iter().chain(BACKENDS).chain(Some(UMBRELLA))
+}
+
+const USAGE: &str = "\
+usage: cargo xtask <task>
+
+tasks:
+  ci                    fmt, clippy, test, doc, cross, msrv, features; then a summary table
+  cross [--target T]..  clippy -D warnings for every supported target (or only T), installing targets
+  msrv                  check the library crates with the workspace's rust-version toolchain
+  features              each backend crate alone, the umbrella with each backend feature alone
+  setup                 install what the tasks need: rustfmt, clippy, targets, the MSRV toolchain
+  help                  this text
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let mut steps = Steps::default();
+    match (task, rest) {
+        ("ci", []) => ci::run(&mut steps),
+        ("cross", rest) => match cross::parse_targets(rest) {
+            Ok(targets) => steps.run("cross", |s| cross::run(s, &targets)),
+            Err(e) => return usage_error(&e),
+        },
+        ("msrv", []) => steps.run("msrv", msrv::run),
+        ("features", []) => steps.run("features", features::run),
+        ("setup", []) => steps.run("setup", setup),
+        ("help" | "-h" | "--help", _) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        _ => return usage_error(&format!("unknown task or arguments: {}", args.join(" "))),
+    }
+    eprintln!("\n{}", steps.summary());
+    if steps.failed() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprint!("error: {message}\n\n{USAGE}");
+    ExitCode::from(2)
+}
+
+/// Installs everything the other tasks need, so `.ci/run` has one list to keep.
+fn setup(steps: &mut Steps) -> steps::StepResult {
+    cmd::require_rustup()?;
+    steps.run("components", |_| {
+        cmd::run(cmd::rustup().args(["component", "add", "rustfmt", "clippy"]))
+    });
+    steps.run("targets", |_| cross::install_targets(&cross::TARGETS));
+    steps.run("msrv toolchain", |_| msrv::install_toolchain().map(drop));
+    Ok(())
 }

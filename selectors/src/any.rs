@@ -1,0 +1,546 @@
+//! `AnySelector`: a backend chosen at run time, from the ones compiled in.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::str::FromStr;
+use std::time::Duration;
+
+use selectors_core::{
+    Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap, Waker,
+};
+
+/// A readiness backend: the system call a selector is built on.
+///
+/// Parse one from configuration with [`FromStr`] (case-insensitive), show
+/// one with [`Display`](fmt::Display) (the same lower-case name):
+///
+/// ```
+/// use selectors::Backend;
+///
+/// let backend: Backend = "Poll".parse()?;
+/// assert_eq!(backend, Backend::Poll);
+/// assert_eq!(backend.to_string(), "poll");
+///
+/// let err = "iocp".parse::<Backend>().unwrap_err();
+/// assert!(err.to_string().starts_with(
+///     "unknown selector backend \"iocp\": expected select, poll, epoll or kqueue"
+/// ));
+/// # Ok::<(), selectors::ParseBackendError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Backend {
+    /// `select(2)`: `SelectSelector`.
+    Select,
+    /// `poll(2)`: `PollSelector`.
+    Poll,
+    /// `epoll(7)`, Linux and Android: `EpollSelector`.
+    Epoll,
+    /// `kqueue(2)`, Apple and the BSDs: `KqueueSelector`.
+    Kqueue,
+}
+
+/// Every backend, in the order [`AnySelector::new`] tries them (CPython's).
+const PREFERENCE: [Backend; 4] = [
+    Backend::Kqueue,
+    Backend::Epoll,
+    Backend::Poll,
+    Backend::Select,
+];
+
+impl Backend {
+    /// The backends compiled into this build (per target and cargo
+    /// features), in the order [`AnySelector::new`] tries them: kqueue,
+    /// epoll, poll, select.
+    ///
+    /// ```
+    /// use selectors::Backend;
+    ///
+    /// # #[cfg(target_os = "linux")]
+    /// assert_eq!(
+    ///     Backend::available(),
+    ///     [Backend::Epoll, Backend::Poll, Backend::Select]
+    /// );
+    /// ```
+    pub fn available() -> &'static [Backend] {
+        const fn compiled(backend: Backend) -> bool {
+            match backend {
+                Backend::Select => cfg!(all(
+                    feature = "select",
+                    any(
+                        target_os = "linux",
+                        target_os = "android",
+                        target_os = "macos",
+                        target_os = "ios",
+                        target_os = "tvos",
+                        target_os = "watchos",
+                        target_os = "visionos",
+                        target_os = "freebsd",
+                        target_os = "dragonfly",
+                        target_os = "netbsd",
+                        target_os = "openbsd",
+                    )
+                )),
+                Backend::Poll => cfg!(all(feature = "poll", unix)),
+                Backend::Epoll => cfg!(all(
+                    feature = "epoll",
+                    any(target_os = "linux", target_os = "android")
+                )),
+                // Not yet wired in: see `AnySelector`.
+                Backend::Kqueue => false,
+            }
+        }
+        const fn count() -> usize {
+            let mut n = 0;
+            let mut i = 0;
+            while i < PREFERENCE.len() {
+                n += compiled(PREFERENCE[i]) as usize;
+                i += 1;
+            }
+            n
+        }
+        const fn list() -> [Backend; count()] {
+            let mut out = [Backend::Select; count()];
+            let (mut i, mut n) = (0, 0);
+            while i < PREFERENCE.len() {
+                if compiled(PREFERENCE[i]) {
+                    out[n] = PREFERENCE[i];
+                    n += 1;
+                }
+                i += 1;
+            }
+            out
+        }
+        const AVAILABLE: [Backend; count()] = list();
+        &AVAILABLE
+    }
+
+    /// Whether this build has the backend: [`available`](Self::available)
+    /// contains it.
+    pub fn is_available(self) -> bool {
+        Backend::available().contains(&self)
+    }
+
+    /// The lower-case name: `"select"`, `"poll"`, `"epoll"` or `"kqueue"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Select => "select",
+            Backend::Poll => "poll",
+            Backend::Epoll => "epoll",
+            Backend::Kqueue => "kqueue",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backend {
+    type Err = ParseBackendError;
+
+    /// Parses a backend name, ignoring case and surrounding whitespace.
+    fn from_str(s: &str) -> std::result::Result<Backend, ParseBackendError> {
+        let name = s.trim();
+        PREFERENCE
+            .iter()
+            .rev()
+            .copied()
+            .find(|backend| backend.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| ParseBackendError {
+                input: s.to_owned(),
+            })
+    }
+}
+
+/// A name that is not a [`Backend`]. Its message lists the valid names and
+/// those this build has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseBackendError {
+    input: String,
+}
+
+impl fmt::Display for ParseBackendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown selector backend {:?}: expected select, poll, epoll or kqueue \
+             (available here: {})",
+            self.input,
+            Names(Backend::available())
+        )
+    }
+}
+
+impl StdError for ParseBackendError {}
+
+/// Shows backends as `"epoll, poll, select"` (`"none"` if empty).
+struct Names(&'static [Backend]);
+
+impl fmt::Display for Names {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("none");
+        }
+        for (i, backend) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str(backend.name())?;
+        }
+        Ok(())
+    }
+}
+
+/// A selector whose backend is chosen at run time, from those compiled in:
+/// by probing, as CPython's `DefaultSelector` does
+/// ([`new`](Self::new)), or by name, from configuration
+/// ([`with_backend`](Self::with_backend)).
+///
+/// It is an enum over the backend selectors, so every call is one `match`
+/// away from the backend's own code: no boxing, no dynamic dispatch. It
+/// implements [`Selector`] (wakers included), like each of them.
+///
+/// ```
+/// use selectors::{AnySelector, Backend, Events, Selector};
+/// use std::os::unix::net::UnixStream;
+/// use std::time::Duration;
+///
+/// // E.g. from SELECTORS_BACKEND=poll; otherwise the best one that works.
+/// let mut sel: AnySelector<&str> = match std::env::var("SELECTORS_BACKEND") {
+///     Ok(name) => AnySelector::with_backend(name.parse()?)?,
+///     Err(_) => AnySelector::new()?,
+/// };
+/// assert!(Backend::available().contains(&sel.backend()));
+///
+/// let (a, _b) = UnixStream::pair()?;
+/// sel.register(&a, Events::WRITE, "a")?;
+/// let ready = sel.select(Some(Duration::from_secs(5)))?;
+/// assert_eq!(ready[0].0.data, "a");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Which variants exist depends on the target and the cargo features, so
+/// the enum is `#[non_exhaustive]`: match the ones you need, or use
+/// [`backend`](Self::backend).
+///
+/// Kqueue is not wired in yet: on Apple and the BSDs, `new` picks poll.
+#[non_exhaustive]
+pub enum AnySelector<T = ()> {
+    /// On `select(2)`.
+    #[cfg(all(
+        feature = "select",
+        any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "macos",
+            target_os = "ios",
+            target_os = "tvos",
+            target_os = "watchos",
+            target_os = "visionos",
+            target_os = "freebsd",
+            target_os = "dragonfly",
+            target_os = "netbsd",
+            target_os = "openbsd",
+        )
+    ))]
+    Select(selectors_select::SelectSelector<T>),
+    /// On `poll(2)`.
+    #[cfg(all(feature = "poll", unix))]
+    Poll(selectors_poll::PollSelector<T>),
+    /// On `epoll(7)`.
+    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    Epoll(selectors_epoll::EpollSelector<T>),
+    /// Where no backend is compiled in, so that `T` is used; never built.
+    #[cfg(not(any(
+        all(feature = "poll", unix),
+        all(feature = "epoll", any(target_os = "linux", target_os = "android")),
+        all(
+            feature = "select",
+            any(
+                target_os = "linux",
+                target_os = "android",
+                target_os = "macos",
+                target_os = "ios",
+                target_os = "tvos",
+                target_os = "watchos",
+                target_os = "visionos",
+                target_os = "freebsd",
+                target_os = "dragonfly",
+                target_os = "netbsd",
+                target_os = "openbsd",
+            )
+        ),
+    )))]
+    #[doc(hidden)]
+    None(std::convert::Infallible, std::marker::PhantomData<T>),
+}
+
+/// `match`es an `AnySelector` place, binding the backend selector with the
+/// given binding mode in every arm.
+macro_rules! dispatch {
+    ($on:expr, ($($bind:tt)+) => $body:expr) => {
+        match $on {
+            #[cfg(all(
+                feature = "select",
+                any(
+                    target_os = "linux",
+                    target_os = "android",
+                    target_os = "macos",
+                    target_os = "ios",
+                    target_os = "tvos",
+                    target_os = "watchos",
+                    target_os = "visionos",
+                    target_os = "freebsd",
+                    target_os = "dragonfly",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                )
+            ))]
+            AnySelector::Select($($bind)+) => $body,
+            #[cfg(all(feature = "poll", unix))]
+            AnySelector::Poll($($bind)+) => $body,
+            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            AnySelector::Epoll($($bind)+) => $body,
+            #[cfg(not(any(
+                all(feature = "poll", unix),
+                all(feature = "epoll", any(target_os = "linux", target_os = "android")),
+                all(
+                    feature = "select",
+                    any(
+                        target_os = "linux",
+                        target_os = "android",
+                        target_os = "macos",
+                        target_os = "ios",
+                        target_os = "tvos",
+                        target_os = "watchos",
+                        target_os = "visionos",
+                        target_os = "freebsd",
+                        target_os = "dragonfly",
+                        target_os = "netbsd",
+                        target_os = "openbsd",
+                    )
+                ),
+            )))]
+            AnySelector::None(ref never, _) => match *never {},
+        }
+    };
+}
+
+impl<T> AnySelector<T> {
+    /// The first backend of [`Backend::available`] (kqueue, epoll, poll,
+    /// select) that works here, as CPython's `DefaultSelector` probes:
+    /// a backend whose creation, or whose first zero-timeout `select`,
+    /// fails with `ENOSYS` or `EPERM` (a seccomp sandbox, an emulator) is
+    /// skipped.
+    ///
+    /// # Errors
+    ///
+    /// Any other error of a creation or probe (`EMFILE`, ...), which is not
+    /// a reason to settle for a worse backend; or, if every backend was
+    /// skipped (or none is compiled in), an
+    /// [`Unsupported`](io::ErrorKind::Unsupported) error naming each
+    /// backend's failure.
+    pub fn new() -> io::Result<Self> {
+        let mut refused = String::new();
+        for &backend in Backend::available() {
+            match probe(backend).and_then(|()| Self::with_backend(backend)) {
+                Ok(sel) => return Ok(sel),
+                Err(e) if is_refusal(&e) => {
+                    if !refused.is_empty() {
+                        refused.push_str(", ");
+                    }
+                    refused.push_str(&format!("{backend}: {e}"));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "no selector backend works here (available: {}; refused: {})",
+                Names(Backend::available()),
+                if refused.is_empty() { "none" } else { &refused }
+            ),
+        ))
+    }
+
+    /// A selector on `backend`, if this build has it.
+    ///
+    /// ```
+    /// use selectors::{AnySelector, Backend};
+    ///
+    /// let sel = AnySelector::<u32>::with_backend(Backend::Poll)?;
+    /// assert_eq!(sel.backend(), Backend::Poll);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Unsupported`](io::ErrorKind::Unsupported) if the backend is not
+    /// compiled in here (the message lists those that are), or the
+    /// backend's own creation error.
+    pub fn with_backend(backend: Backend) -> io::Result<Self> {
+        match backend {
+            #[cfg(all(
+                feature = "select",
+                any(
+                    target_os = "linux",
+                    target_os = "android",
+                    target_os = "macos",
+                    target_os = "ios",
+                    target_os = "tvos",
+                    target_os = "watchos",
+                    target_os = "visionos",
+                    target_os = "freebsd",
+                    target_os = "dragonfly",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                )
+            ))]
+            Backend::Select => selectors_select::SelectSelector::new().map(AnySelector::Select),
+            #[cfg(all(feature = "poll", unix))]
+            Backend::Poll => selectors_poll::PollSelector::new().map(AnySelector::Poll),
+            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            Backend::Epoll => selectors_epoll::EpollSelector::new().map(AnySelector::Epoll),
+            #[allow(unreachable_patterns)]
+            _ => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "the {backend} selector backend is not available here (available: {})",
+                    Names(Backend::available())
+                ),
+            )),
+        }
+    }
+
+    /// The backend this selector runs on.
+    pub fn backend(&self) -> Backend {
+        match *self {
+            #[cfg(all(
+                feature = "select",
+                any(
+                    target_os = "linux",
+                    target_os = "android",
+                    target_os = "macos",
+                    target_os = "ios",
+                    target_os = "tvos",
+                    target_os = "watchos",
+                    target_os = "visionos",
+                    target_os = "freebsd",
+                    target_os = "dragonfly",
+                    target_os = "netbsd",
+                    target_os = "openbsd",
+                )
+            ))]
+            AnySelector::Select(_) => Backend::Select,
+            #[cfg(all(feature = "poll", unix))]
+            AnySelector::Poll(_) => Backend::Poll,
+            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            AnySelector::Epoll(_) => Backend::Epoll,
+            #[cfg(not(any(
+                all(feature = "poll", unix),
+                all(feature = "epoll", any(target_os = "linux", target_os = "android")),
+                all(
+                    feature = "select",
+                    any(
+                        target_os = "linux",
+                        target_os = "android",
+                        target_os = "macos",
+                        target_os = "ios",
+                        target_os = "tvos",
+                        target_os = "watchos",
+                        target_os = "visionos",
+                        target_os = "freebsd",
+                        target_os = "dragonfly",
+                        target_os = "netbsd",
+                        target_os = "openbsd",
+                    )
+                ),
+            )))]
+            AnySelector::None(ref never, _) => match *never {},
+        }
+    }
+}
+
+/// CPython's probe: a fresh selector on `backend` that can wait (with a
+/// zero timeout). A unit-data twin does it, so `new` needs no `T: Clone`.
+fn probe(backend: Backend) -> io::Result<()> {
+    let mut sel = AnySelector::<()>::with_backend(backend)?;
+    sel.select_into(Some(Duration::ZERO), &mut Vec::new())?;
+    sel.close()
+}
+
+/// Whether a creation or probe error means "refused here: try the next
+/// backend". CPython skips on any `OSError`; we only on these, so that
+/// running out of fds is reported rather than papered over with a worse
+/// backend.
+fn is_refusal(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM))
+}
+
+// Where no backend is compiled in, every arm is gone and the arguments are
+// unused; they are used everywhere else.
+#[allow(unused_variables)]
+impl<T> Selector<T> for AnySelector<T> {
+    #[inline]
+    fn register<F: FileObject>(
+        &mut self,
+        fileobj: F,
+        events: Events,
+        data: T,
+    ) -> Result<&SelectorKey<T>> {
+        dispatch!(*self, (ref mut s) => s.register(fileobj, events, data))
+    }
+
+    #[inline]
+    fn unregister<F: FileObject>(&mut self, fileobj: F) -> Result<SelectorKey<T>> {
+        dispatch!(*self, (ref mut s) => s.unregister(fileobj))
+    }
+
+    #[inline]
+    fn modify<F: FileObject>(
+        &mut self,
+        fileobj: F,
+        events: Events,
+        data: T,
+    ) -> Result<&SelectorKey<T>> {
+        dispatch!(*self, (ref mut s) => s.modify(fileobj, events, data))
+    }
+
+    #[inline]
+    fn select_into(&mut self, timeout: Option<Duration>, ready: &mut Vec<Ready<T>>) -> Result<usize>
+    where
+        T: Clone,
+    {
+        dispatch!(*self, (ref mut s) => s.select_into(timeout, ready))
+    }
+
+    #[inline]
+    fn get_key<F: FileObject>(&self, fileobj: F) -> Result<&SelectorKey<T>> {
+        dispatch!(*self, (ref s) => s.get_key(fileobj))
+    }
+
+    #[inline]
+    fn get_map(&self) -> &SelectorMap<T> {
+        dispatch!(*self, (ref s) => s.get_map())
+    }
+
+    fn waker(&mut self) -> io::Result<Waker> {
+        dispatch!(*self, (ref mut s) => s.waker())
+    }
+
+    fn close(self) -> io::Result<()> {
+        dispatch!(self, (s) => s.close())
+    }
+}
+
+#[allow(unused_variables)] // as for `Selector`
+impl<T: fmt::Debug> fmt::Debug for AnySelector<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        dispatch!(*self, (ref s) => f.debug_tuple("AnySelector").field(s).finish())
+    }
+}
