@@ -1,7 +1,7 @@
 //! The types every `selectors` backend shares: [`Events`], [`SelectorKey`],
 //! [`FileObject`], [`Error`], [`SelectorMap`] and the [`Selector`] trait,
 //! the cross-thread [`Waker`], plus the small helpers backends need
-//! ([`timeout`], [`push_ready`], [`WakePipe`]).
+//! ([`timeout`], [`push_ready`], [`ReadyMerger`], [`WakePipe`]).
 //!
 //! This crate makes no system call and has no `unsafe`. Users normally
 //! depend on the `selectors` umbrella crate, which re-exports all of it.
@@ -21,6 +21,7 @@ mod events;
 mod fileobj;
 mod key;
 mod map;
+mod merge;
 mod selector;
 pub mod timeout;
 mod waker;
@@ -30,6 +31,7 @@ pub use events::{Events, EVENT_READ, EVENT_WRITE};
 pub use fileobj::FileObject;
 pub use key::SelectorKey;
 pub use map::{push_ready, Iter, SelectorMap};
+pub use merge::ReadyMerger;
 pub use selector::{Ready, Selector};
 pub use waker::{Wake, WakePipe, Waker};
 

@@ -166,6 +166,10 @@ mod tests {
     use super::*;
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri cannot make a socket non-blocking (ioctl FIONBIO)"
+    )]
     fn pipe_wakes_coalesce_and_drain_fully() {
         let pipe = Arc::new(WakePipe::new().unwrap());
         let waker = Waker::new(pipe.clone());
@@ -178,6 +182,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri cannot make a socket non-blocking (ioctl FIONBIO)"
+    )]
     fn full_buffer_is_a_pending_wake() {
         let pipe = Arc::new(WakePipe::new().unwrap());
         let waker = Waker::new(pipe.clone());
@@ -191,6 +199,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri cannot make a socket non-blocking (ioctl FIONBIO)"
+    )]
     fn clones_wake_the_same_selector() {
         let a = Waker::new(Arc::new(WakePipe::new().unwrap()));
         let b = Waker::new(Arc::new(WakePipe::new().unwrap()));
@@ -200,6 +212,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "Miri cannot make a socket non-blocking (ioctl FIONBIO)"
+    )]
     fn waking_after_the_reader_is_gone_is_no_error() {
         let pipe = Arc::new(WakePipe::new().unwrap());
         let waker = Waker::new(pipe.clone());

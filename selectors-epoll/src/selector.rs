@@ -250,6 +250,10 @@ impl<T> Selector<T> for EpollSelector<T> {
             timeout = match timeout {
                 // Blocking: the orphans woke us for nothing; wait again.
                 None if orphans => None,
+                // The orphans may have filled the buffer and hidden live
+                // events; the rebuilt list has no orphan, so look once more
+                // without waiting rather than report nothing.
+                Some(_) if orphans => Some(Duration::ZERO),
                 // A long timeout ran its first MAX_WAIT: wait for the rest.
                 Some(t) if !orphans && t > MAX_WAIT => Some(t - MAX_WAIT),
                 _ => return Ok(0),

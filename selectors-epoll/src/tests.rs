@@ -108,6 +108,33 @@ fn events_of_a_closed_duplicated_fd_never_reach_a_new_registration() {
     );
 }
 
+/// Found by the property test (`selectors/tests/properties.rs`): with a
+/// one-event buffer, the orphan took the only slot of the wait, and a
+/// zero-timeout select returned nothing although a live fd was ready.
+#[test]
+fn orphans_filling_the_buffer_do_not_hide_live_fds() {
+    let mut sel = EpollSelector::new().unwrap();
+    let (a, mut old_peer) = high_socket(7300);
+    let fd = a.as_raw_fd();
+    sel.register(fd, Events::READ, "old").unwrap();
+    // A dup keeps the description (and its epoll item) alive after `fd` is
+    // closed; the failed modify then drops `fd` from the map, leaving an
+    // orphan item in the kernel.
+    let _dup = rustix::io::dup(&a).unwrap();
+    drop(a);
+    let err = sel.modify(fd, Events::WRITE, "old").unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(Errno::BADF.raw_os_error()));
+    old_peer.write_all(b"stale").unwrap();
+
+    let (live, _live_peer) = UnixStream::pair().unwrap();
+    sel.register(&live, Events::WRITE, "live").unwrap();
+    for _ in 0..2 {
+        let ready = sel.select(Some(Duration::ZERO)).unwrap();
+        assert_eq!(ready.len(), 1, "{ready:?}");
+        assert_eq!((ready[0].0.data, ready[0].1), ("live", Events::WRITE));
+    }
+}
+
 #[test]
 fn blocking_select_waits_on_after_dropping_an_orphan() {
     let mut sel = EpollSelector::new().unwrap();

@@ -40,7 +40,12 @@ fn unknown_names_list_the_valid_and_the_available_ones() {
     assert!("poll2".parse::<Backend>().is_err());
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(
+    target_os = "linux",
+    feature = "epoll",
+    feature = "poll",
+    feature = "select"
+))]
 #[test]
 fn linux_has_epoll_poll_select_in_cpython_order() {
     assert_eq!(

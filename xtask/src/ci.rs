@@ -2,7 +2,7 @@
 
 use crate::cmd::{self, cargo, require};
 use crate::steps::{StepResult, Steps};
-use crate::{cross, features, msrv};
+use crate::{cross, features, hardening, msrv};
 
 /// A CI step: its name in the summary and the function that runs it.
 type Step = (&'static str, fn(&mut Steps) -> StepResult);
@@ -16,6 +16,10 @@ const STEPS: &[Step] = &[
     ("cross", |s| cross::run(s, &cross::TARGETS)),
     ("msrv", msrv::run),
     ("features", features::run),
+    ("miri", hardening::miri),
+    ("fuzz", |s| hardening::fuzz(s, 60)),
+    // Not `audit`: it fetches the RustSec database from GitHub, so it is its
+    // own task (`cargo xtask audit`) and ci stays runnable offline.
 ];
 
 /// Runs every step (a failure does not stop the next one).

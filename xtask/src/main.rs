@@ -7,6 +7,7 @@ mod ci;
 mod cmd;
 mod cross;
 mod features;
+mod hardening;
 mod msrv;
 mod steps;
 
@@ -35,11 +36,17 @@ const USAGE: &str = "\
 usage: cargo xtask <task>
 
 tasks:
-  ci                    fmt, clippy, test, doc, cross, msrv, features; then a summary table
+  ci                    fmt, clippy, test, doc, cross, msrv, features, miri, fuzz; then a summary table
   cross [--target T]..  clippy -D warnings for every supported target (or only T), installing targets
   msrv                  check the library crates with the workspace's rust-version toolchain
   features              each backend crate alone, the umbrella with each backend feature alone
-  setup                 install what the tasks need: rustfmt, clippy, targets, the MSRV toolchain
+  miri                  cargo +nightly miri test -p selectors-core
+  fuzz [SECONDS]        run the registry fuzz target (fuzz/) for SECONDS (default 60)
+  audit                 cargo audit: advisories against Cargo.lock (needs network)
+  props [CASES]         property tests with CASES sequences per backend (default 100000),
+                        differential test with CASES/10 scripts per backend, release mode
+  setup                 install what the tasks need: rustfmt, clippy, targets, the MSRV toolchain,
+                        nightly with miri, cargo-fuzz
   help                  this text
 ";
 
@@ -59,6 +66,16 @@ fn main() -> ExitCode {
         ("msrv", []) => steps.run("msrv", msrv::run),
         ("features", []) => steps.run("features", features::run),
         ("setup", []) => steps.run("setup", setup),
+        ("miri", []) => steps.run("miri", hardening::miri),
+        ("fuzz", rest) => match hardening::number(rest, 60) {
+            Ok(secs) => steps.run("fuzz", |s| hardening::fuzz(s, secs)),
+            Err(e) => return usage_error(&e),
+        },
+        ("audit", []) => steps.run("audit", hardening::audit),
+        ("props", rest) => match hardening::number(rest, 100_000) {
+            Ok(cases) => steps.run("props", |s| hardening::props(s, cases)),
+            Err(e) => return usage_error(&e),
+        },
         ("help" | "-h" | "--help", _) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -86,5 +103,25 @@ fn setup(steps: &mut Steps) -> steps::StepResult {
     });
     steps.run("targets", |_| cross::install_targets(&cross::TARGETS));
     steps.run("msrv toolchain", |_| msrv::install_toolchain().map(drop));
+    steps.run("nightly with miri", |_| {
+        cmd::run(cmd::rustup().args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+            "--component",
+            "miri,rust-src",
+        ]))
+    });
+    // cargo-audit is not installed here: `audit` is not a ci step (its
+    // advisory database lives on github.com, unreachable from CI), and
+    // building it would cost CI minutes for nothing.
+    steps.run("cargo-fuzz", |_| {
+        if cmd::run(cmd::cargo().args(["fuzz", "--version"])).is_ok() {
+            return Ok(());
+        }
+        cmd::run(cmd::cargo().args(["install", "--locked", "cargo-fuzz"]))
+    });
     Ok(())
 }
