@@ -187,24 +187,30 @@ fn is_transient(e: &io::Error) -> bool {
     )
 }
 
+/// `SOCK_CLOEXEC` where `socket(2)` takes it (not on Apple).
+#[cfg(not(target_vendor = "apple"))]
+const CLOEXEC: SocketFlags = SocketFlags::CLOEXEC;
+#[cfg(target_vendor = "apple")]
+const CLOEXEC: SocketFlags = SocketFlags::empty();
+
 /// A non-blocking listening socket on 127.0.0.1:`port`.
 ///
 /// Python's `socket(); bind(); listen(100)`, with a larger backlog so that
 /// hundreds of clients connecting at once are not made to retry, and
 /// `SO_REUSEADDR` so that a restart does not wait out `TIME_WAIT`.
 fn listen(port: u16) -> io::Result<TcpListener> {
-    let sock = rustix::net::socket_with(
-        AddressFamily::INET,
-        SocketType::STREAM,
-        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
-        None,
-    )?;
+    let sock = rustix::net::socket_with(AddressFamily::INET, SocketType::STREAM, CLOEXEC, None)?;
+    // Apple's socket(2) takes no flags: set close-on-exec right after.
+    #[cfg(target_vendor = "apple")]
+    rustix::io::fcntl_setfd(&sock, rustix::io::FdFlags::CLOEXEC)?;
     rustix::net::sockopt::set_socket_reuseaddr(&sock, true)?;
     let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
     rustix::net::bind(&sock, &addr)
         .map_err(|e| io::Error::new(e.kind(), format!("bind {addr}: {e}")))?;
     rustix::net::listen(&sock, 1024)?;
-    Ok(TcpListener::from(sock))
+    let listener = TcpListener::from(sock);
+    listener.set_nonblocking(true)?;
+    Ok(listener)
 }
 
 /// The command line.

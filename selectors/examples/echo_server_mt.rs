@@ -58,16 +58,20 @@ struct Shared {
     deadline: Option<Instant>,
 }
 
+/// `SOCK_CLOEXEC` where `socket(2)` takes it (not on Apple).
+#[cfg(not(target_vendor = "apple"))]
+const CLOEXEC: SocketFlags = SocketFlags::CLOEXEC;
+#[cfg(target_vendor = "apple")]
+const CLOEXEC: SocketFlags = SocketFlags::empty();
+
 /// A listening socket on 127.0.0.1:`port` with `SO_REUSEPORT`, so several
 /// can share the port. std's `TcpListener::bind` cannot set the option
 /// before binding, hence rustix.
 fn reuseport_listener(port: u16) -> io::Result<TcpListener> {
-    let fd = rustix::net::socket_with(
-        AddressFamily::INET,
-        SocketType::STREAM,
-        SocketFlags::CLOEXEC,
-        None,
-    )?;
+    let fd = rustix::net::socket_with(AddressFamily::INET, SocketType::STREAM, CLOEXEC, None)?;
+    // Apple's socket(2) takes no flags: set close-on-exec right after.
+    #[cfg(target_vendor = "apple")]
+    rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC)?;
     sockopt::set_socket_reuseaddr(&fd, true)?;
     sockopt::set_socket_reuseport(&fd, true)?;
     rustix::net::bind(&fd, &SocketAddrV4::new(Ipv4Addr::LOCALHOST, port))?;
