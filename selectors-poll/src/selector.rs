@@ -98,6 +98,8 @@ impl<T> Selector<T> for PollSelector<T> {
         let fd = fileobj.fileno();
         self.map.check_vacant(fd, events)?;
         // The map puts the new key at position `len`, where this lands.
+        let needed = self.fds.len() + 1;
+        selectors_core::reserve_lean(&mut self.fds, needed);
         self.fds.push(pollfd(fd, events));
         Ok(self.map.insert(fd, events, data))
     }
