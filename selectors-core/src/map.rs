@@ -278,6 +278,28 @@ impl<T> SelectorMap<T> {
         (self.tags[pos] == tag).then_some(&self.keys[pos])
     }
 
+    /// A [`Debug`](fmt::Debug) view of the map as fd -> events, whatever
+    /// `T` is: what a backend's `Debug` shows.
+    ///
+    /// ```
+    /// use selectors_core::{Events, SelectorMap};
+    ///
+    /// let mut map = SelectorMap::new();
+    /// map.insert(3, Events::READ, vec![1, 2, 3]);
+    /// assert_eq!(format!("{:?}", map.debug_events()), "{3: READ}");
+    /// ```
+    pub fn debug_events(&self) -> impl fmt::Debug + '_ {
+        struct Fds<'a, T>(&'a SelectorMap<T>);
+        impl<T> fmt::Debug for Fds<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|key| (key.fd, key.events)))
+                    .finish()
+            }
+        }
+        Fds(self)
+    }
+
     /// Heap bytes this map holds, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
         self.keys.capacity() * std::mem::size_of::<SelectorKey<T>>()
