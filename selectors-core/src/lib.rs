@@ -19,6 +19,7 @@
 mod error;
 mod events;
 mod fileobj;
+mod growth;
 mod key;
 mod map;
 mod merge;
@@ -29,6 +30,7 @@ mod waker;
 pub use error::{Error, Result};
 pub use events::{Events, EVENT_READ, EVENT_WRITE};
 pub use fileobj::FileObject;
+pub use growth::reserve_lean;
 pub use key::SelectorKey;
 pub use map::{push_ready, Iter, SelectorMap};
 pub use merge::ReadyMerger;

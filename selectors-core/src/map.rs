@@ -1,5 +1,6 @@
 //! `SelectorMap`: every registration of a selector, indexed by fd.
 
+use std::fmt;
 use std::iter::FusedIterator;
 use std::ops::Index;
 use std::os::unix::io::RawFd;
@@ -33,21 +34,29 @@ use crate::{Error, Events, FileObject, Result, SelectorKey};
 /// assert!(map.contains(5));
 /// assert_eq!(map.keys().collect::<Vec<_>>(), [5]);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SelectorMap<T> {
     /// Live registrations, densely packed.
-    entries: Vec<Entry<T>>,
-    /// fd -> position in `entries` plus one; 0 means vacant. Trimmed so the
-    /// last element is always occupied: its length is one past the highest fd.
+    keys: Vec<SelectorKey<T>>,
+    /// The tag of each key, at the same position (kept apart from the keys so
+    /// that it costs 4 bytes, not 4 plus padding).
+    tags: Vec<u32>,
+    /// fd -> position in `keys` plus one; 0 means vacant. Never shrinks, so
+    /// churn on a high fd costs no re-zeroing.
     slots: Vec<u32>,
+    /// One past the highest registered fd.
+    bound: usize,
     /// The tag the next registration gets.
     next_tag: u32,
 }
 
-#[derive(Clone, Debug)]
-struct Entry<T> {
-    key: SelectorKey<T>,
-    tag: u32,
+/// Shows the map as Python would: fd -> key.
+impl<T: fmt::Debug> fmt::Debug for SelectorMap<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.keys.iter().map(|key| (key.fd, key)))
+            .finish()
+    }
 }
 
 impl<T> Default for SelectorMap<T> {
@@ -60,8 +69,10 @@ impl<T> SelectorMap<T> {
     /// An empty map.
     pub const fn new() -> Self {
         SelectorMap {
-            entries: Vec::new(),
+            keys: Vec::new(),
+            tags: Vec::new(),
             slots: Vec::new(),
+            bound: 0,
             next_tag: 1,
         }
     }
@@ -69,20 +80,19 @@ impl<T> SelectorMap<T> {
     /// How many fds are registered.
     #[inline]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.keys.len()
     }
 
     /// Whether no fd is registered.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.keys.is_empty()
     }
 
     /// The key of `fileobj`, if it is registered.
     #[inline]
     pub fn get<F: FileObject>(&self, fileobj: F) -> Option<&SelectorKey<T>> {
-        self.position(fileobj.fileno())
-            .map(|pos| &self.entries[pos].key)
+        self.position(fileobj.fileno()).map(|pos| &self.keys[pos])
     }
 
     /// Whether `fileobj` is registered.
@@ -94,7 +104,7 @@ impl<T> SelectorMap<T> {
     /// Every key, in an unspecified order.
     pub fn iter(&self) -> Iter<'_, T> {
         Iter {
-            inner: self.entries.iter(),
+            inner: self.keys.iter(),
         }
     }
 
@@ -112,7 +122,7 @@ impl<T> SelectorMap<T> {
     /// `select(2)`.
     #[inline]
     pub fn fd_bound(&self) -> usize {
-        self.slots.len()
+        self.bound
     }
 
     /// The key of `fd`, or the error Python raises for it: `InvalidFd` if
@@ -166,17 +176,18 @@ impl<T> SelectorMap<T> {
         );
         let idx = fd as usize;
         if idx >= self.slots.len() {
+            crate::reserve_lean(&mut self.slots, idx + 1);
             self.slots.resize(idx + 1, 0);
         }
-        let pos = self.entries.len();
+        let pos = self.keys.len();
+        crate::reserve_lean(&mut self.keys, pos + 1);
+        crate::reserve_lean(&mut self.tags, pos + 1);
         self.slots[idx] = pos as u32 + 1;
-        let tag = self.next_tag;
+        self.bound = self.bound.max(idx + 1);
+        self.tags.push(self.next_tag);
         self.next_tag = self.next_tag.wrapping_add(1).max(1);
-        self.entries.push(Entry {
-            key: SelectorKey { fd, events, data },
-            tag,
-        });
-        &self.entries[pos].key
+        self.keys.push(SelectorKey { fd, events, data });
+        &self.keys[pos]
     }
 
     /// Replaces the events and data of the registered `fd`, keeping its
@@ -189,7 +200,7 @@ impl<T> SelectorMap<T> {
         let pos = self
             .position(fd)
             .unwrap_or_else(|| panic!("fd {fd} is not registered"));
-        let key = &mut self.entries[pos].key;
+        let key = &mut self.keys[pos];
         key.events = events;
         key.data = data;
         key
@@ -199,15 +210,25 @@ impl<T> SelectorMap<T> {
     /// it had. The last key moves into that position (`swap_remove`).
     pub fn remove(&mut self, fd: RawFd) -> Option<(SelectorKey<T>, usize)> {
         let pos = self.position(fd)?;
-        self.slots[fd as usize] = 0;
-        let entry = self.entries.swap_remove(pos);
-        if let Some(moved) = self.entries.get(pos) {
-            self.slots[moved.key.fd as usize] = pos as u32 + 1;
+        let idx = fd as usize;
+        self.slots[idx] = 0;
+        let key = self.keys.swap_remove(pos);
+        self.tags.swap_remove(pos);
+        if let Some(moved) = self.keys.get(pos) {
+            self.slots[moved.fd as usize] = pos as u32 + 1;
         }
-        while self.slots.last() == Some(&0) {
-            self.slots.pop();
+        if idx + 1 == self.bound {
+            // Fds are usually dense, so the next occupied slot is close.
+            self.bound = if self.keys.is_empty() {
+                0
+            } else {
+                self.slots[..idx]
+                    .iter()
+                    .rposition(|&s| s != 0)
+                    .map_or(0, |i| i + 1)
+            };
         }
-        Some((entry.key, pos))
+        Some((key, pos))
     }
 
     /// The position of `fd`'s key, if registered: an index into
@@ -230,7 +251,7 @@ impl<T> SelectorMap<T> {
     /// If `position >= len()`.
     #[inline]
     pub fn at(&self, position: usize) -> &SelectorKey<T> {
-        &self.entries[position].key
+        &self.keys[position]
     }
 
     /// The registration tag of `fd`: a number that differs between two
@@ -239,7 +260,7 @@ impl<T> SelectorMap<T> {
     /// events about an earlier registration can be recognised and dropped.
     #[inline]
     pub fn tag(&self, fd: RawFd) -> Option<u32> {
-        self.position(fd).map(|pos| self.entries[pos].tag)
+        self.position(fd).map(|pos| self.tags[pos])
     }
 
     /// The tag the next [`insert`](Self::insert) will give, so a backend can
@@ -253,14 +274,36 @@ impl<T> SelectorMap<T> {
     /// The key of `fd` if it is still the registration tagged `tag`.
     #[inline]
     pub fn get_tagged(&self, fd: RawFd, tag: u32) -> Option<&SelectorKey<T>> {
-        let entry = &self.entries[self.position(fd)?];
-        (entry.tag == tag).then_some(&entry.key)
+        let pos = self.position(fd)?;
+        (self.tags[pos] == tag).then_some(&self.keys[pos])
+    }
+
+    /// A [`Debug`](fmt::Debug) view of the map as fd -> events, whatever
+    /// `T` is: what a backend's `Debug` shows.
+    ///
+    /// ```
+    /// use selectors_core::{Events, SelectorMap};
+    ///
+    /// let mut map = SelectorMap::new();
+    /// map.insert(3, Events::READ, vec![1, 2, 3]);
+    /// assert_eq!(format!("{:?}", map.debug_events()), "{3: READ}");
+    /// ```
+    pub fn debug_events(&self) -> impl fmt::Debug + '_ {
+        struct Fds<'a, T>(&'a SelectorMap<T>);
+        impl<T> fmt::Debug for Fds<'_, T> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|key| (key.fd, key.events)))
+                    .finish()
+            }
+        }
+        Fds(self)
     }
 
     /// Heap bytes this map holds, for memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<Entry<T>>()
-            + self.slots.capacity() * std::mem::size_of::<u32>()
+        self.keys.capacity() * std::mem::size_of::<SelectorKey<T>>()
+            + (self.tags.capacity() + self.slots.capacity()) * std::mem::size_of::<u32>()
     }
 }
 
@@ -304,7 +347,7 @@ impl<'a, T> IntoIterator for &'a SelectorMap<T> {
 /// An iterator over the keys of a [`SelectorMap`].
 #[derive(Clone, Debug)]
 pub struct Iter<'a, T> {
-    inner: std::slice::Iter<'a, Entry<T>>,
+    inner: std::slice::Iter<'a, SelectorKey<T>>,
 }
 
 impl<'a, T> Iterator for Iter<'a, T> {
@@ -312,7 +355,7 @@ impl<'a, T> Iterator for Iter<'a, T> {
 
     #[inline]
     fn next(&mut self) -> Option<&'a SelectorKey<T>> {
-        self.inner.next().map(|entry| &entry.key)
+        self.inner.next()
     }
 
     #[inline]

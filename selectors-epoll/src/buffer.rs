@@ -33,12 +33,10 @@ impl WaitBuffer {
     }
 
     /// Grows the buffer, if needed, so one wait can return `registered`
-    /// events. Growth is amortized (doubling), as for any `Vec`.
+    /// events, growing by an eighth (see `selectors_core::reserve_lean`).
     pub(crate) fn reserve_for(&mut self, registered: usize) {
-        if registered > self.0.capacity() {
-            self.0.clear();
-            self.0.reserve(registered);
-        }
+        self.0.clear();
+        selectors_core::reserve_lean(&mut self.0, registered);
     }
 
     /// Waits on `epoll` for at most `timeout` (which must fit an `int` of

@@ -98,6 +98,8 @@ impl<T> Selector<T> for PollSelector<T> {
         let fd = fileobj.fileno();
         self.map.check_vacant(fd, events)?;
         // The map puts the new key at position `len`, where this lands.
+        let needed = self.fds.len() + 1;
+        selectors_core::reserve_lean(&mut self.fds, needed);
         self.fds.push(pollfd(fd, events));
         Ok(self.map.insert(fd, events, data))
     }
@@ -213,16 +215,8 @@ impl<T> Selector<T> for PollSelector<T> {
 /// Shows the registered fds and their events, whatever `T` is.
 impl<T> fmt::Debug for PollSelector<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Fds<'a, T>(&'a SelectorMap<T>);
-        impl<T> fmt::Debug for Fds<'_, T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_map()
-                    .entries(self.0.iter().map(|key| (key.fd, key.events)))
-                    .finish()
-            }
-        }
         f.debug_struct("PollSelector")
-            .field("fds", &Fds(&self.map))
+            .field("fds", &self.map.debug_events())
             .finish()
     }
 }

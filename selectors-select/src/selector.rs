@@ -214,16 +214,8 @@ impl<T> Selector<T> for SelectSelector<T> {
 /// Shows the registered fds and their events, whatever `T` is.
 impl<T> fmt::Debug for SelectSelector<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        struct Fds<'a, T>(&'a SelectorMap<T>);
-        impl<T> fmt::Debug for Fds<'_, T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.debug_map()
-                    .entries(self.0.iter().map(|key| (key.fd, key.events)))
-                    .finish()
-            }
-        }
         f.debug_struct("SelectSelector")
-            .field("fds", &Fds(&self.map))
+            .field("fds", &self.map.debug_events())
             .field("nfds", &self.map.fd_bound())
             .finish()
     }

@@ -45,6 +45,8 @@ tasks:
   audit                 cargo audit: advisories against Cargo.lock (needs network)
   props [CASES]         property tests with CASES sequences per backend (default 100000),
                         differential test with CASES/10 scripts per backend, release mode
+  bench [--quick]       criterion benchmarks beside the raw syscalls, mio, polling and CPython;
+                        prints the BENCHMARKS.md table
   setup                 install what the tasks need: rustfmt, clippy, targets, the MSRV toolchain,
                         nightly with miri, cargo-fuzz
   help                  this text
@@ -76,6 +78,22 @@ fn main() -> ExitCode {
             Ok(cases) => steps.run("props", |s| hardening::props(s, cases)),
             Err(e) => return usage_error(&e),
         },
+        ("bench", rest) if rest.iter().all(|a| a == "--quick") => steps.run("bench", |_| {
+            cmd::run(
+                cmd::cargo()
+                    .args([
+                        "run",
+                        "--release",
+                        "-q",
+                        "-p",
+                        "selectors-bench",
+                        "--bin",
+                        "report",
+                        "--",
+                    ])
+                    .args(rest),
+            )
+        }),
         ("help" | "-h" | "--help", _) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
