@@ -28,12 +28,16 @@ fn names_round_trip_case_insensitively() {
 fn unknown_names_list_the_valid_and_the_available_ones() {
     let err = "devpoll".parse::<Backend>().unwrap_err();
     let available: Vec<_> = Backend::available().iter().map(|b| b.name()).collect();
+    // A build without backends says so.
+    let available = match available.join(", ") {
+        none if none.is_empty() => "none".to_owned(),
+        names => names,
+    };
     assert_eq!(
         err.to_string(),
         format!(
             "unknown selector backend \"devpoll\": expected select, poll, epoll or kqueue \
-             (available here: {})",
-            available.join(", ")
+             (available here: {available})"
         )
     );
     assert!("".parse::<Backend>().is_err());

@@ -14,6 +14,13 @@
 //! lowered, a machine-wide per-user limit: every other process of the user
 //! (other test runs included) would fail too while it is low.
 
+// Needs a backend that these tests drive.
+#![cfg(any(
+    feature = "select",
+    feature = "poll",
+    all(feature = "epoll", any(target_os = "linux", target_os = "android"))
+))]
+
 #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
 use std::os::unix::io::AsRawFd;
 use std::os::unix::io::RawFd;

@@ -10,6 +10,13 @@
 //! backend is one line in the `backends!` list at the end (constructor,
 //! model flavor, fd range of its pool, sequences).
 
+// Needs a backend that these tests drive.
+#![cfg(any(
+    feature = "select",
+    feature = "poll",
+    all(feature = "epoll", any(target_os = "linux", target_os = "android"))
+))]
+
 mod model;
 
 use std::os::unix::io::RawFd;

@@ -12,7 +12,11 @@ use crate::{BACKENDS, UMBRELLA};
 /// Targets built and run for the umbrella combinations: everything but the
 /// benches (the bench step measures those) and the doc tests (the test step
 /// runs them with the default features, which every doc example assumes).
-const UMBRELLA_TARGETS: [&str; 4] = ["--lib", "--bins", "--examples", "--tests"];
+/// The examples are built first, by `cargo build`: `cargo test --examples`
+/// would build them as test harnesses and leave
+/// `target/debug/examples/<name>` alone, and the integration tests run that
+/// binary, which must be the one of the feature set under test.
+const UMBRELLA_TARGETS: [&str; 3] = ["--lib", "--bins", "--tests"];
 
 /// One sub-step per backend crate, then one per umbrella feature set.
 pub(crate) fn run(steps: &mut Steps) -> StepResult {
@@ -29,12 +33,16 @@ pub(crate) fn run(steps: &mut Steps) -> StepResult {
             }
         );
         steps.run(&name, |_| {
-            let mut test = cargo();
-            test.args(["test", "-p", UMBRELLA, "--no-default-features"]);
-            if !feature.is_empty() {
-                test.args(["--features", feature]);
-            }
-            cmd::run(test.args(UMBRELLA_TARGETS))
+            let umbrella = |task: &str| {
+                let mut cargo = cargo();
+                cargo.args([task, "-p", UMBRELLA, "--no-default-features"]);
+                if !feature.is_empty() {
+                    cargo.args(["--features", feature]);
+                }
+                cargo
+            };
+            cmd::run(umbrella("build").arg("--examples"))?;
+            cmd::run(umbrella("test").args(UMBRELLA_TARGETS))
         });
     }
     Ok(())
