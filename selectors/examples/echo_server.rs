@@ -24,6 +24,10 @@
 //!   The first line on stdout is always `listening on 127.0.0.1:<port>`.
 //! - `--quiet`: no line per accept, echo and close.
 //! - `--max-seconds N`: exit by itself after N seconds.
+//!
+//! The environment variable `SELECTORS_BACKEND` (`select`, `poll`, `epoll`
+//! or `kqueue`) picks the backend; without it the server uses the
+//! `DefaultSelector`'s. The second line on stdout names it: `backend: epoll`.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,7 +38,7 @@ use std::process;
 use std::time::{Duration, Instant};
 
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
-use selectors::{DefaultSelector, Events, Selector, EVENT_READ, EVENT_WRITE};
+use selectors::{AnySelector, Backend, Events, Selector, EVENT_READ, EVENT_WRITE};
 
 /// A handler, stored as the data of each key: `accept`, `read` or `write`.
 type Callback = fn(&mut Server, RawFd, Events) -> io::Result<()>;
@@ -44,7 +48,7 @@ const READ_SIZE: usize = 64 * 1024;
 
 /// Everything the handlers share: Python's module-level globals.
 struct Server {
-    sel: DefaultSelector<Callback>,
+    sel: AnySelector<Callback>,
     sock: TcpListener,
     conns: HashMap<RawFd, Conn>,
     buf: Vec<u8>,
@@ -245,12 +249,42 @@ impl Options {
                 "--max-seconds" => opts.max_seconds = Some(value("--max-seconds")?),
                 "-h" | "--help" => {
                     println!("usage: echo_server [--port N] [--quiet] [--max-seconds N]");
+                    println!("environment: SELECTORS_BACKEND=select|poll|epoll|kqueue");
                     process::exit(0);
                 }
                 other => return Err(format!("unknown argument {other:?}")),
             }
         }
         Ok(opts)
+    }
+}
+
+/// Python's `selectors.DefaultSelector()`, or the backend named by
+/// `SELECTORS_BACKEND`.
+///
+/// An `AnySelector` rather than a `DefaultSelector`, so that the backend can
+/// be chosen at run time (the tests run this server on each one). Without the
+/// variable, `AnySelector::new()` tries the backends in `DefaultSelector`'s
+/// order (kqueue, epoll, poll, select) and takes the first that works: the
+/// `DefaultSelector`'s backend.
+fn selector() -> io::Result<AnySelector<Callback>> {
+    match std::env::var("SELECTORS_BACKEND") {
+        Err(std::env::VarError::NotPresent) => AnySelector::new(),
+        Ok(name) => {
+            let backend: Backend = name.parse().unwrap_or_else(|e| {
+                eprintln!("echo_server: SELECTORS_BACKEND: {e}");
+                process::exit(2);
+            });
+            // E.g. kqueue on Linux: the message lists the backends there are.
+            Ok(AnySelector::with_backend(backend).unwrap_or_else(|e| {
+                eprintln!("echo_server: SELECTORS_BACKEND={name}: {e}");
+                process::exit(2);
+            }))
+        }
+        Err(e) => {
+            eprintln!("echo_server: SELECTORS_BACKEND: {e}");
+            process::exit(2);
+        }
     }
 }
 
@@ -264,11 +298,12 @@ fn main() -> io::Result<()> {
         .map(|s| Instant::now() + Duration::from_secs(s));
 
     let sock = listen(opts.port)?;
-    let mut sel: DefaultSelector<Callback> = DefaultSelector::new()?;
+    let mut sel = selector()?;
     sel.register(&sock, EVENT_READ, accept)?;
     // Only now, so that whoever waits for this line finds the server set up.
     let mut stdout = io::stdout().lock();
     writeln!(stdout, "listening on {}", sock.local_addr()?)?;
+    writeln!(stdout, "backend: {}", sel.backend())?;
     stdout.flush()?;
     drop(stdout);
     let mut server = Server {

@@ -1,5 +1,12 @@
 //! The `echo_server` example, run as a process and driven over 127.0.0.1.
 
+// Needs a backend that these tests drive.
+#![cfg(any(
+    feature = "select",
+    feature = "poll",
+    all(feature = "epoll", any(target_os = "linux", target_os = "android"))
+))]
+
 mod echo_support;
 
 use std::io::{Read, Write};
@@ -163,4 +170,36 @@ fn reset_closes_only_that_connection() {
     }
     assert_eq!(server.open_fds(), fds_before, "reset connections left open");
     server.stop();
+}
+
+/// Without `SELECTORS_BACKEND` the server runs on the `DefaultSelector`'s
+/// backend (the first available); a name that is no backend is refused
+/// with a message that lists the valid ones. (`stress.rs` runs the server
+/// on each backend by name.)
+#[test]
+fn selectors_backend_picks_the_backend() {
+    let server = EchoServer::start(&["--quiet"], &[]);
+    assert_eq!(
+        server.backend,
+        selectors::Backend::available()[0].name(),
+        "default backend"
+    );
+    server.stop();
+
+    let out = std::process::Command::new(echo_support::example_binary("echo_server"))
+        .args(["--port", "0", "--max-seconds", "10"])
+        .env("SELECTORS_BACKEND", "iocp")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(
+        err.contains("SELECTORS_BACKEND: unknown selector backend \"iocp\": expected select, poll, epoll or kqueue"),
+        "{err}"
+    );
 }

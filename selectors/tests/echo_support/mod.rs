@@ -10,7 +10,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
-use std::thread;
+use std::sync::{Arc, Barrier};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 /// How long a client waits on a socket before it reports the server stuck.
@@ -75,12 +76,17 @@ pub(crate) struct EchoServer {
     child: Child,
     /// Where it listens.
     pub(crate) addr: SocketAddr,
+    /// The backend it runs on, from its `backend: <name>` line.
+    pub(crate) backend: String,
     lines: Receiver<String>,
+    /// The thread that reads the server's stdout into `lines`.
+    reader: Option<JoinHandle<()>>,
 }
 
 impl EchoServer {
     /// Starts the example on a free port with extra `args` (e.g.
-    /// `["--quiet"]`) and `envs`, and waits for its `listening on` line.
+    /// `["--quiet"]`) and `envs` (e.g. `SELECTORS_BACKEND`), and waits for
+    /// its `listening on` and `backend` lines.
     pub(crate) fn start(args: &[&str], envs: &[(&str, &str)]) -> EchoServer {
         let bin = example_binary("echo_server");
         let mut child = Command::new(&bin)
@@ -94,7 +100,7 @@ impl EchoServer {
             .unwrap_or_else(|e| panic!("spawn {}: {e}", bin.display()));
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, lines) = mpsc::channel();
-        thread::spawn(move || {
+        let reader = thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if tx.send(line).is_err() {
@@ -105,7 +111,9 @@ impl EchoServer {
         let mut server = EchoServer {
             child,
             addr: "127.0.0.1:0".parse().unwrap(),
+            backend: String::new(),
             lines,
+            reader: Some(reader),
         };
         let first = server
             .next_line(Duration::from_secs(10))
@@ -118,6 +126,13 @@ impl EchoServer {
             .unwrap_or_else(|e| panic!("bad address in {first:?}: {e}"));
         assert!(server.addr.ip().is_loopback(), "{first:?}");
         assert_ne!(server.addr.port(), 0, "{first:?}");
+        let second = server
+            .next_line(Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("echo_server printed no `backend` line"));
+        server.backend = second
+            .strip_prefix("backend: ")
+            .unwrap_or_else(|| panic!("second line is not `backend: ...`: {second:?}"))
+            .to_owned();
         server
     }
 
@@ -140,13 +155,19 @@ impl EchoServer {
             .count()
     }
 
-    /// Fails the test if the server has exited (crashed); otherwise kills it.
+    /// Fails the test if the server has exited (crashed); otherwise kills
+    /// it. Returns once every fd of ours that the server used (its stdout
+    /// pipe) is closed.
     pub(crate) fn stop(mut self) {
         if let Some(status) = self.child.try_wait().expect("try_wait") {
             panic!("echo_server died during the test: {status}");
         }
         self.child.kill().expect("kill echo_server");
         self.child.wait().expect("wait echo_server");
+        // The server is gone, so its stdout is at end of file.
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("stdout reader panicked");
+        }
     }
 }
 
@@ -220,17 +241,20 @@ pub(crate) struct Report {
     pub(crate) elapsed: Duration,
 }
 
-/// Opens `load.clients` connections to `addr` at once; each writes its
-/// payloads while it reads them back, checks every byte, half-closes and
-/// expects the server to close in turn. Panics naming every failed client.
+/// Opens `load.clients` connections to `addr` at once (no client sends
+/// before all are connected); each writes its payloads while it reads them
+/// back, checks every byte, half-closes and expects the server to close in
+/// turn. Panics naming every failed client.
 pub(crate) fn drive(addr: SocketAddr, load: Load) -> Report {
     let start = Instant::now();
+    let connected = Arc::new(Barrier::new(load.clients));
     let handles: Vec<_> = (0..load.clients)
         .map(|i| {
+            let connected = Arc::clone(&connected);
             thread::Builder::new()
                 .name(format!("client {i}"))
                 .stack_size(256 * 1024)
-                .spawn(move || client(addr, load, load.seed.wrapping_add(i as u64)))
+                .spawn(move || client(addr, load, load.seed.wrapping_add(i as u64), &connected))
                 .expect("spawn client thread")
         })
         .collect();
@@ -258,9 +282,12 @@ pub(crate) fn drive(addr: SocketAddr, load: Load) -> Report {
 }
 
 /// One client: returns the bytes echoed, or what went wrong.
-fn client(addr: SocketAddr, load: Load, seed: u64) -> Result<u64, String> {
-    let stream =
-        TcpStream::connect_timeout(&addr, IO_TIMEOUT).map_err(|e| format!("connect: {e}"))?;
+/// Connects, waits at `connected` for every other client (also when its own
+/// connect failed, so that nobody waits forever), then runs.
+fn client(addr: SocketAddr, load: Load, seed: u64, connected: &Barrier) -> Result<u64, String> {
+    let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT);
+    connected.wait();
+    let stream = stream.map_err(|e| format!("connect: {e}"))?;
     stream
         .set_read_timeout(Some(IO_TIMEOUT))
         .map_err(|e| e.to_string())?;
