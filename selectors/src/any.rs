@@ -71,37 +71,10 @@ impl Backend {
     pub fn available() -> &'static [Backend] {
         const fn compiled(backend: Backend) -> bool {
             match backend {
-                Backend::Select => cfg!(all(
-                    feature = "select",
-                    any(
-                        target_os = "linux",
-                        target_os = "android",
-                        target_os = "macos",
-                        target_os = "ios",
-                        target_os = "tvos",
-                        target_os = "watchos",
-                        target_os = "visionos",
-                        target_os = "freebsd",
-                        target_os = "dragonfly",
-                        target_os = "netbsd",
-                        target_os = "openbsd",
-                    )
-                )),
-                Backend::Poll => cfg!(all(feature = "poll", unix)),
-                Backend::Epoll => cfg!(all(
-                    feature = "epoll",
-                    any(target_os = "linux", target_os = "android")
-                )),
-                Backend::Kqueue => cfg!(all(
-                    feature = "kqueue",
-                    any(
-                        target_vendor = "apple",
-                        target_os = "freebsd",
-                        target_os = "netbsd",
-                        target_os = "openbsd",
-                        target_os = "dragonfly",
-                    )
-                )),
+                Backend::Select => cfg!(selectors_select),
+                Backend::Poll => cfg!(selectors_poll),
+                Backend::Epoll => cfg!(selectors_epoll),
+                Backend::Kqueue => cfg!(selectors_kqueue),
             }
         }
         const fn count() -> usize {
@@ -242,72 +215,19 @@ impl fmt::Display for Names {
 #[non_exhaustive]
 pub enum AnySelector<T = ()> {
     /// On `kqueue(2)`, Apple and the BSDs.
-    #[cfg(all(
-        feature = "kqueue",
-        any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly",
-        )
-    ))]
+    #[cfg(selectors_kqueue)]
     Kqueue(selectors_kqueue::KqueueSelector<T>),
     /// On `select(2)`.
-    #[cfg(all(
-        feature = "select",
-        any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "tvos",
-            target_os = "watchos",
-            target_os = "visionos",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-        )
-    ))]
+    #[cfg(selectors_select)]
     Select(selectors_select::SelectSelector<T>),
     /// On `poll(2)`.
-    #[cfg(all(feature = "poll", unix))]
+    #[cfg(selectors_poll)]
     Poll(selectors_poll::PollSelector<T>),
     /// On `epoll(7)`.
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    #[cfg(selectors_epoll)]
     Epoll(selectors_epoll::EpollSelector<T>),
     /// Where no backend is compiled in, so that `T` is used; never built.
-    #[cfg(not(any(
-        all(
-            feature = "kqueue",
-            any(
-                target_vendor = "apple",
-                target_os = "freebsd",
-                target_os = "netbsd",
-                target_os = "openbsd",
-                target_os = "dragonfly",
-            )
-        ),
-        all(feature = "poll", unix),
-        all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-        all(
-            feature = "select",
-            any(
-                target_os = "linux",
-                target_os = "android",
-                target_os = "macos",
-                target_os = "ios",
-                target_os = "tvos",
-                target_os = "watchos",
-                target_os = "visionos",
-                target_os = "freebsd",
-                target_os = "dragonfly",
-                target_os = "netbsd",
-                target_os = "openbsd",
-            )
-        ),
-    )))]
+    #[cfg(not(selectors_any_backend))]
     #[doc(hidden)]
     None(std::convert::Infallible, std::marker::PhantomData<T>),
 }
@@ -317,68 +237,15 @@ pub enum AnySelector<T = ()> {
 macro_rules! dispatch {
     ($on:expr, ($($bind:tt)+) => $body:expr) => {
         match $on {
-            #[cfg(all(
-                feature = "kqueue",
-                any(
-                    target_vendor = "apple",
-                    target_os = "freebsd",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                    target_os = "dragonfly",
-                )
-            ))]
+            #[cfg(selectors_kqueue)]
             AnySelector::Kqueue($($bind)+) => $body,
-            #[cfg(all(
-                feature = "select",
-                any(
-                    target_os = "linux",
-                    target_os = "android",
-                    target_os = "macos",
-                    target_os = "ios",
-                    target_os = "tvos",
-                    target_os = "watchos",
-                    target_os = "visionos",
-                    target_os = "freebsd",
-                    target_os = "dragonfly",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                )
-            ))]
+            #[cfg(selectors_select)]
             AnySelector::Select($($bind)+) => $body,
-            #[cfg(all(feature = "poll", unix))]
+            #[cfg(selectors_poll)]
             AnySelector::Poll($($bind)+) => $body,
-            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            #[cfg(selectors_epoll)]
             AnySelector::Epoll($($bind)+) => $body,
-            #[cfg(not(any(
-                all(
-                    feature = "kqueue",
-                    any(
-                        target_vendor = "apple",
-                        target_os = "freebsd",
-                        target_os = "netbsd",
-                        target_os = "openbsd",
-                        target_os = "dragonfly",
-                    )
-                ),
-                all(feature = "poll", unix),
-                all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-                all(
-                    feature = "select",
-                    any(
-                        target_os = "linux",
-                        target_os = "android",
-                        target_os = "macos",
-                        target_os = "ios",
-                        target_os = "tvos",
-                        target_os = "watchos",
-                        target_os = "visionos",
-                        target_os = "freebsd",
-                        target_os = "dragonfly",
-                        target_os = "netbsd",
-                        target_os = "openbsd",
-                    )
-                ),
-            )))]
+            #[cfg(not(selectors_any_backend))]
             AnySelector::None(ref never, _) => match *never {},
         }
     };
@@ -439,41 +306,17 @@ impl<T> AnySelector<T> {
     /// backend's own creation error.
     pub fn with_backend(backend: Backend) -> io::Result<Self> {
         match backend {
-            #[cfg(all(
-                feature = "kqueue",
-                any(
-                    target_vendor = "apple",
-                    target_os = "freebsd",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                    target_os = "dragonfly",
-                )
-            ))]
+            #[cfg(selectors_kqueue)]
             // A type path, so that the kqueue crate's test-model `new` (on
             // the same type, another `K`) is not a candidate.
             Backend::Kqueue => {
                 <selectors_kqueue::KqueueSelector<T>>::new().map(AnySelector::Kqueue)
             }
-            #[cfg(all(
-                feature = "select",
-                any(
-                    target_os = "linux",
-                    target_os = "android",
-                    target_os = "macos",
-                    target_os = "ios",
-                    target_os = "tvos",
-                    target_os = "watchos",
-                    target_os = "visionos",
-                    target_os = "freebsd",
-                    target_os = "dragonfly",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                )
-            ))]
+            #[cfg(selectors_select)]
             Backend::Select => selectors_select::SelectSelector::new().map(AnySelector::Select),
-            #[cfg(all(feature = "poll", unix))]
+            #[cfg(selectors_poll)]
             Backend::Poll => selectors_poll::PollSelector::new().map(AnySelector::Poll),
-            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            #[cfg(selectors_epoll)]
             Backend::Epoll => selectors_epoll::EpollSelector::new().map(AnySelector::Epoll),
             #[allow(unreachable_patterns)]
             _ => Err(io::Error::new(
@@ -489,68 +332,15 @@ impl<T> AnySelector<T> {
     /// The backend this selector runs on.
     pub fn backend(&self) -> Backend {
         match *self {
-            #[cfg(all(
-                feature = "kqueue",
-                any(
-                    target_vendor = "apple",
-                    target_os = "freebsd",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                    target_os = "dragonfly",
-                )
-            ))]
+            #[cfg(selectors_kqueue)]
             AnySelector::Kqueue(_) => Backend::Kqueue,
-            #[cfg(all(
-                feature = "select",
-                any(
-                    target_os = "linux",
-                    target_os = "android",
-                    target_os = "macos",
-                    target_os = "ios",
-                    target_os = "tvos",
-                    target_os = "watchos",
-                    target_os = "visionos",
-                    target_os = "freebsd",
-                    target_os = "dragonfly",
-                    target_os = "netbsd",
-                    target_os = "openbsd",
-                )
-            ))]
+            #[cfg(selectors_select)]
             AnySelector::Select(_) => Backend::Select,
-            #[cfg(all(feature = "poll", unix))]
+            #[cfg(selectors_poll)]
             AnySelector::Poll(_) => Backend::Poll,
-            #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+            #[cfg(selectors_epoll)]
             AnySelector::Epoll(_) => Backend::Epoll,
-            #[cfg(not(any(
-                all(
-                    feature = "kqueue",
-                    any(
-                        target_vendor = "apple",
-                        target_os = "freebsd",
-                        target_os = "netbsd",
-                        target_os = "openbsd",
-                        target_os = "dragonfly",
-                    )
-                ),
-                all(feature = "poll", unix),
-                all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-                all(
-                    feature = "select",
-                    any(
-                        target_os = "linux",
-                        target_os = "android",
-                        target_os = "macos",
-                        target_os = "ios",
-                        target_os = "tvos",
-                        target_os = "watchos",
-                        target_os = "visionos",
-                        target_os = "freebsd",
-                        target_os = "dragonfly",
-                        target_os = "netbsd",
-                        target_os = "openbsd",
-                    )
-                ),
-            )))]
+            #[cfg(not(selectors_any_backend))]
             AnySelector::None(ref never, _) => match *never {},
         }
     }

@@ -1,11 +1,24 @@
 //! `DefaultSelector`: the best backend the target and the enabled features
 //! offer, chosen at compile time.
 //!
-//! The order is DESIGN.md's: kqueue on Apple and the BSDs, epoll on Linux and
-//! Android, else poll, else select. Each `cfg` below spells out "this backend
-//! exists and no better one does", so exactly one alias is compiled; with no
-//! backend feature enabled there is none (`lib.rs` does not compile this
-//! module).
+//! build.rs picks it in DESIGN.md's order (kqueue on Apple and the BSDs,
+//! epoll on Linux and Android, else poll, else select) and names it with one
+//! `selectors_default_<backend>` cfg; with no backend feature enabled there
+//! is none (`lib.rs` does not compile this module). The assertions below
+//! check the choice against the target itself, not against build.rs's cfgs,
+//! so a wrong choice on any target family fails `cargo xtask cross`.
+
+#[cfg(selectors_default_kqueue)]
+use crate::KqueueSelector as Chosen;
+
+#[cfg(selectors_default_epoll)]
+use crate::EpollSelector as Chosen;
+
+#[cfg(selectors_default_poll)]
+use crate::PollSelector as Chosen;
+
+#[cfg(selectors_default_select)]
+use crate::SelectSelector as Chosen;
 
 #[cfg(all(
     feature = "kqueue",
@@ -17,93 +30,17 @@
         target_os = "dragonfly"
     )
 ))]
-mod chosen {
-    pub(crate) use crate::KqueueSelector as Backend;
+static_assertions::assert_type_eq_all!(DefaultSelector<u8>, crate::KqueueSelector<u8>);
 
-    // `DefaultSelector` must be kqueue here.
-    const _: fn() = || {
-        let _: fn() -> std::io::Result<crate::KqueueSelector<()>> =
-            crate::DefaultSelector::<()>::new;
-    };
-}
-
-#[cfg(all(
-    feature = "epoll",
-    any(target_os = "linux", target_os = "android"),
-    // kqueue does not exist on Linux and Android; no need to exclude it.
-))]
-mod chosen {
-    pub(crate) use crate::EpollSelector as Backend;
-
-    // `DefaultSelector` must be epoll here.
-    const _: fn() = || {
-        let _: fn() -> std::io::Result<crate::EpollSelector<()>> =
-            crate::DefaultSelector::<()>::new;
-    };
-}
+#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+static_assertions::assert_type_eq_all!(DefaultSelector<u8>, crate::EpollSelector<u8>);
 
 #[cfg(all(
     feature = "poll",
-    unix,
-    not(all(
-        feature = "kqueue",
-        any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        )
-    )),
-    not(all(feature = "epoll", any(target_os = "linux", target_os = "android"))),
+    not(feature = "epoll"),
+    any(target_os = "linux", target_os = "android")
 ))]
-mod chosen {
-    pub(crate) use crate::PollSelector as Backend;
-
-    // `DefaultSelector` must be poll here.
-    const _: fn() = || {
-        let _: fn() -> std::io::Result<crate::PollSelector<()>> =
-            crate::DefaultSelector::<()>::new;
-    };
-}
-
-#[cfg(all(
-    feature = "select",
-    any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "visionos",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    ),
-    not(all(feature = "poll", unix)),
-    not(all(
-        feature = "kqueue",
-        any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        )
-    )),
-    not(all(feature = "epoll", any(target_os = "linux", target_os = "android"))),
-))]
-mod chosen {
-    pub(crate) use crate::SelectSelector as Backend;
-
-    // `DefaultSelector` must be select here.
-    const _: fn() = || {
-        let _: fn() -> std::io::Result<crate::SelectSelector<()>> =
-            crate::DefaultSelector::<()>::new;
-    };
-}
+static_assertions::assert_type_eq_all!(DefaultSelector<u8>, crate::PollSelector<u8>);
 
 /// The most efficient selector of this platform, among the enabled backend
 /// features: Python's `selectors.DefaultSelector`.
@@ -136,4 +73,4 @@ mod chosen {
 /// let _: selectors::EpollSelector = sel; // on Linux, it is epoll
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub type DefaultSelector<T = ()> = chosen::Backend<T>;
+pub type DefaultSelector<T = ()> = Chosen<T>;

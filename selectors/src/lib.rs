@@ -419,89 +419,25 @@
 
 pub use selectors_core::*;
 
-// Each cfg below is the one under which the backend crate exports its
-// selector, plus the feature; `default.rs` repeats them.
+// `selectors_<backend>`: the backend's feature is on and its crate exports
+// a selector for this target (see build.rs).
 
-#[cfg(all(
-    feature = "select",
-    // Where rustix's select(2) has no FD_SETSIZE limit (selectors-select).
-    any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "visionos",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    )
-))]
+#[cfg(selectors_select)]
 pub use selectors_select::SelectSelector;
 
-#[cfg(all(feature = "poll", unix))]
+#[cfg(selectors_poll)]
 pub use selectors_poll::PollSelector;
 
-#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg(selectors_epoll)]
 pub use selectors_epoll::EpollSelector;
 
-#[cfg(all(
-    feature = "kqueue",
-    any(
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    )
-))]
+#[cfg(selectors_kqueue)]
 pub use selectors_kqueue::KqueueSelector;
 
-/// Whether any backend exists on this target with the enabled features.
-macro_rules! cfg_any_backend {
-    ($($item:item)*) => {
-        $(
-            #[cfg(any(
-                all(
-                    feature = "select",
-                    any(
-                        target_os = "linux",
-                        target_os = "android",
-                        target_os = "macos",
-                        target_os = "ios",
-                        target_os = "tvos",
-                        target_os = "watchos",
-                        target_os = "visionos",
-                        target_os = "freebsd",
-                        target_os = "dragonfly",
-                        target_os = "netbsd",
-                        target_os = "openbsd",
-                    )
-                ),
-                all(feature = "poll", unix),
-                all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-                all(
-                    feature = "kqueue",
-                    any(
-                        target_vendor = "apple",
-                        target_os = "freebsd",
-                        target_os = "netbsd",
-                        target_os = "openbsd",
-                        target_os = "dragonfly"
-                    )
-                )
-            ))]
-            $item
-        )*
-    };
-}
-
-cfg_any_backend! {
-    mod default;
-    pub use default::DefaultSelector;
-}
+#[cfg(selectors_any_backend)]
+mod default;
+#[cfg(selectors_any_backend)]
+pub use default::DefaultSelector;
 
 #[cfg(unix)]
 mod any;

@@ -6,103 +6,30 @@
 #[macro_use]
 mod support;
 
-#[cfg(all(
-    feature = "select",
-    any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "visionos",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    )
-))]
+#[cfg(selectors_select)]
 conformance_suite!(select, selectors::SelectSelector);
 
-#[cfg(all(unix, feature = "poll"))]
+#[cfg(selectors_poll)]
 conformance_suite!(poll, selectors::PollSelector);
 
-#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg(selectors_epoll)]
 conformance_suite!(epoll, selectors::EpollSelector);
 
 // KqueueSelector's logic on the in-process model of FreeBSD's kqueue (a
 // dev-dependency feature), on every target.
 conformance_suite!(kqueue_model, selectors_kqueue::ModelKqueueSelector);
 
-#[cfg(any(
-    all(unix, feature = "poll"),
-    all(
-        feature = "select",
-        any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "tvos",
-            target_os = "watchos",
-            target_os = "visionos",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-        )
-    ),
-    all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-    all(
-        feature = "kqueue",
-        any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        )
-    )
-))]
+#[cfg(selectors_any_backend)]
 conformance_suite!(default, selectors::DefaultSelector);
 
 // Whatever backend `AnySelector::new` picks here (it needs one, as
 // `DefaultSelector` does).
-#[cfg(any(
-    all(unix, feature = "poll"),
-    all(
-        feature = "select",
-        any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "tvos",
-            target_os = "watchos",
-            target_os = "visionos",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-        )
-    ),
-    all(feature = "epoll", any(target_os = "linux", target_os = "android")),
-    all(
-        feature = "kqueue",
-        any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly"
-        )
-    )
-))]
+#[cfg(selectors_any_backend)]
 conformance_suite!(any, selectors::AnySelector);
 
 /// What only the selectors built on a kernel object promise: `fileno()` is
 /// that object, and it is close-on-exec.
-#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg(selectors_epoll)]
 mod epoll_fileno {
     use selectors::{EpollSelector, Selector};
     use std::os::unix::io::{AsFd, AsRawFd};

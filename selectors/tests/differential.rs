@@ -13,7 +13,13 @@
 //! by the driver. If `python3` is missing the test says so and passes.
 //!
 //! `DIFF_SCRIPTS` (default 1,000) scripts per backend; `DIFF_SEED` picks the
-//! seed (default fixed, so failures reproduce).
+//! seed (default fixed, so runs and failures reproduce; a failure prints the
+//! seed it ran with).
+//!
+//! The tests of this binary run in parallel and each starts `python3`; they
+//! start it through `model::spawn`, which never forks while another test's
+//! pool is alive (a child would keep its descriptions open until `exec`;
+//! see the model's doc). The driver itself is single-threaded.
 //!
 //! # DIFFERENCES (intentional, so not generated)
 //!
@@ -191,14 +197,26 @@ fn record<S: Selector<u32>>(
 }
 
 fn python() -> Option<&'static str> {
-    let ok = Command::new("python3")
-        .arg("-c")
-        .arg("import selectors")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_or(false, |s| s.success());
+    let ok = model::spawn(
+        Command::new("python3")
+            .arg("-c")
+            .arg("import selectors")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .and_then(|mut child| child.wait())
+    .map_or(false, |s| s.success());
     ok.then_some("python3")
+}
+
+/// The value of environment variable `name`, or `default` if unset.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
 }
 
 fn run<S: Selector<u32>>(
@@ -212,14 +230,8 @@ fn run<S: Selector<u32>>(
         println!("SKIPPED: differential test of {name} against CPython: python3 not found");
         return;
     };
-    let scripts: usize = std::env::var("DIFF_SCRIPTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000);
-    let seed: u64 = std::env::var("DIFF_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0x5e1e_c705);
+    let scripts: usize = env_or("DIFF_SCRIPTS", 1_000);
+    let seed: u64 = env_or("DIFF_SEED", 0x5e1e_c705);
     let mut rng = Rng(seed | 1);
     let mut all_scripts = Vec::new();
     let mut all_ours = Vec::new();
@@ -238,12 +250,15 @@ fn run<S: Selector<u32>>(
         all_ours.push(ours.clone());
     }
     let driver = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/cpython_driver.py");
-    let mut child = Command::new(python)
-        .args([driver, driver_arg, &base.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn python3");
+    // Every pool of this test is closed by now; other tests' pools are
+    // kept out of the child by `model::spawn`.
+    let mut child = model::spawn(
+        Command::new(python)
+            .args([driver, driver_arg, &base.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    )
+    .expect("spawn python3");
     child
         .stdin
         .take()

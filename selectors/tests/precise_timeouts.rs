@@ -40,19 +40,19 @@ fn check<S: Selector<u32>>(mut sel: S) {
     assert!(median < MEDIAN_BOUND, "median {median:?}: {took:?}");
 }
 
-#[cfg(all(unix, feature = "select"))]
+#[cfg(selectors_select)]
 #[test]
 fn select() {
     check(selectors_select::SelectSelector::new().unwrap());
 }
 
-#[cfg(all(unix, feature = "poll"))]
+#[cfg(selectors_poll)]
 #[test]
 fn poll() {
     check(selectors_poll::PollSelector::new().unwrap());
 }
 
-#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg(selectors_epoll)]
 #[test]
 fn epoll() {
     check(selectors_epoll::EpollSelector::new().unwrap());

@@ -65,11 +65,11 @@ macro_rules! waker_suite {
     };
 }
 
-#[cfg(all(unix, feature = "select"))]
+#[cfg(selectors_select)]
 waker_suite!(select, selectors_select::SelectSelector);
-#[cfg(all(unix, feature = "poll"))]
+#[cfg(selectors_poll)]
 waker_suite!(poll, selectors_poll::PollSelector);
-#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg(selectors_epoll)]
 waker_suite!(epoll, selectors_epoll::EpollSelector);
 // KqueueSelector on the in-process kqueue model (its EVFILT_USER knote
 // triggered from other threads), on every target.
@@ -372,12 +372,12 @@ mod any {
     waker_suite!(poll, fn crate::forced_poll);
 }
 
-#[cfg(all(unix, feature = "select"))]
+#[cfg(selectors_select)]
 fn forced_select<T>() -> std::io::Result<selectors::AnySelector<T>> {
     selectors::AnySelector::with_backend(selectors::Backend::Select)
 }
 
-#[cfg(all(unix, feature = "poll"))]
+#[cfg(selectors_poll)]
 fn forced_poll<T>() -> std::io::Result<selectors::AnySelector<T>> {
     selectors::AnySelector::with_backend(selectors::Backend::Poll)
 }

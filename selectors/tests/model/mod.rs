@@ -19,6 +19,15 @@
 //! Everything is non-blocking, so a model bug shows up as a failed assertion,
 //! never as a hang.
 //!
+//! No process may be forked while a pool lives: the child gets a copy of the
+//! whole fd table and keeps every description open until its `exec` closes
+//! the close-on-exec fds, so a socket whose peer the pool just closed shows
+//! no hang-up, a pipe no error, and epoll keeps a dead description's entry,
+//! none of which the model can predict. Test binaries that start processes
+//! while other tests run pools (the differential test runs `python3`) do it
+//! through [`spawn`], which waits until no pool is alive; each [`World`]
+//! holds a share of the same lock.
+//!
 //! # What the model knows of the kernel (Linux)
 //!
 //! It tracks *file descriptions* (the six objects above), which slot numbers
@@ -67,6 +76,8 @@
 
 use std::collections::BTreeMap;
 use std::os::unix::io::RawFd;
+use std::process::{Child, Command};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use selectors_core::{Error, Events, Selector};
 
@@ -152,6 +163,20 @@ pub(crate) struct World {
     buffered: [usize; SLOTS],
     /// Writes pending toward each description.
     chunks: [usize; SLOTS],
+    /// Keeps [`spawn`] from forking while this pool lives (see the module doc).
+    _no_fork: RwLockReadGuard<'static, ()>,
+}
+
+/// Pools hold it shared, [`spawn`] exclusively.
+static FORK: RwLock<()> = RwLock::new(());
+
+/// Starts `cmd` once no [`World`] is alive in this process, so the child
+/// never holds a pool's descriptions (see the module doc). Pools created
+/// after it returns are not in the child's fd table. A thread must not call
+/// it while it owns a `World` itself (that would deadlock).
+pub(crate) fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
+    let _exclusive = FORK.write().unwrap_or_else(PoisonError::into_inner);
+    cmd.spawn()
 }
 
 /// Socket flags that make new fds close-on-exec and non-blocking at once,
@@ -210,8 +235,10 @@ unsafe fn dup_cloexec(src: RawFd, dst: RawFd) -> libc::c_int {
 }
 
 impl World {
-    /// Creates the pool at `base..base + SLOTS`, which must be free.
+    /// Creates the pool at `base..base + SLOTS`, which must be free; waits
+    /// while a [`spawn`] is forking. One pool per thread at a time.
     pub(crate) fn new(base: RawFd) -> World {
+        let no_fork = FORK.read().unwrap_or_else(PoisonError::into_inner);
         let mut fds = [-1; SLOTS];
         for pair in [0, 2] {
             let mut sv = [-1; 2];
@@ -248,6 +275,7 @@ impl World {
             desc: [Some(0), Some(1), Some(2), Some(3), Some(4), Some(5)],
             buffered: [0; SLOTS],
             chunks: [0; SLOTS],
+            _no_fork: no_fork,
         }
     }
 
