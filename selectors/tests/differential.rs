@@ -41,11 +41,7 @@
 //!   cannot hold them, so there is nothing to compare.
 
 // Needs a backend that these tests drive.
-#![cfg(any(
-    feature = "select",
-    feature = "poll",
-    all(feature = "epoll", any(target_os = "linux", target_os = "android"))
-))]
+#![cfg(any(selectors_select, selectors_poll, selectors_epoll))]
 
 mod model;
 
@@ -300,12 +296,12 @@ macro_rules! backends {
 
 // Below 1024: CPython's select.select() refuses higher fds.
 backends! {
-    #[cfg(feature = "select")]
+    #[cfg(selectors_select)]
     select_agrees_with_cpython: selectors_select::SelectSelector::<u32>::new(), Flavor::Select, "select", 900;
-    #[cfg(feature = "poll")]
+    #[cfg(selectors_poll)]
     poll_agrees_with_cpython: selectors_poll::PollSelector::<u32>::new(), Flavor::Poll, "poll", 920;
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    #[cfg(selectors_epoll)]
     epoll_agrees_with_cpython: selectors_epoll::EpollSelector::<u32>::new(), Flavor::Epoll, "epoll", 940;
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    #[cfg(selectors_epoll)]
     any_epoll_agrees_with_cpython: selectors::AnySelector::<u32>::with_backend(selectors::Backend::Epoll), Flavor::Epoll, "epoll", 960;
 }

@@ -1,11 +1,7 @@
 //! The `echo_server` example, run as a process and driven over 127.0.0.1.
 
 // Needs a backend that these tests drive.
-#![cfg(any(
-    feature = "select",
-    feature = "poll",
-    all(feature = "epoll", any(target_os = "linux", target_os = "android"))
-))]
+#![cfg(any(selectors_select, selectors_poll, selectors_epoll))]
 
 mod echo_support;
 

@@ -15,13 +15,9 @@
 //! (other test runs included) would fail too while it is low.
 
 // Needs a backend that these tests drive.
-#![cfg(any(
-    feature = "select",
-    feature = "poll",
-    all(feature = "epoll", any(target_os = "linux", target_os = "android"))
-))]
+#![cfg(any(selectors_select, selectors_poll, selectors_epoll))]
 
-#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg(selectors_epoll)]
 use std::os::unix::io::AsRawFd;
 use std::os::unix::io::RawFd;
 use std::os::unix::net::UnixStream;
@@ -95,9 +91,9 @@ fn emfile_child() {
         return;
     }
     let (a, b) = UnixStream::pair().unwrap();
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    #[cfg(selectors_epoll)]
     let mut epoll = selectors_epoll::EpollSelector::<u32>::new().unwrap();
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    #[cfg(selectors_epoll)]
     let (old, dup) = {
         // An orphan waiting to be found: a registration whose fd is closed
         // while a dup keeps its file description (and epoll item) alive.
@@ -115,21 +111,21 @@ fn emfile_child() {
     let err = UnixStream::pair().unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
 
-    #[cfg(feature = "select")]
+    #[cfg(selectors_select)]
     {
         let mut sel = selectors_select::SelectSelector::<u32>::new().unwrap();
         sel.register(&a, Events::WRITE, 1).unwrap();
         assert_eq!(sel.select(Some(Duration::ZERO)).unwrap().len(), 1);
         sel.unregister(&a).unwrap();
     }
-    #[cfg(feature = "poll")]
+    #[cfg(selectors_poll)]
     {
         let mut sel = selectors_poll::PollSelector::<u32>::new().unwrap();
         sel.register(&a, Events::WRITE, 1).unwrap();
         assert_eq!(sel.select(Some(Duration::ZERO)).unwrap().len(), 1);
         sel.unregister(&a).unwrap();
     }
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    #[cfg(selectors_epoll)]
     {
         let err = selectors_epoll::EpollSelector::<u32>::new().unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
@@ -154,7 +150,7 @@ fn emfile_child() {
 }
 
 /// The fds a child process of `sh` has open, by number (from Linux's /proc).
-#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg(selectors_epoll)]
 fn child_fds() -> Vec<RawFd> {
     let out = Command::new("sh")
         .args(["-c", "ls /proc/$$/fd"])
@@ -171,7 +167,7 @@ fn child_fds() -> Vec<RawFd> {
 /// The epoll fd is close-on-exec, also after an orphan rebuild replaced the
 /// instance under the same number; a fd that is not close-on-exec does reach
 /// the child, so the check can fail.
-#[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+#[cfg(selectors_epoll)]
 #[test]
 fn epoll_fd_is_not_inherited_across_exec() {
     let (a, _b) = UnixStream::pair().unwrap();

@@ -11,11 +11,7 @@
 //! model flavor, fd range of its pool, sequences).
 
 // Needs a backend that these tests drive.
-#![cfg(any(
-    feature = "select",
-    feature = "poll",
-    all(feature = "epoll", any(target_os = "linux", target_os = "android"))
-))]
+#![cfg(any(selectors_select, selectors_poll, selectors_epoll))]
 
 mod model;
 
@@ -98,14 +94,14 @@ macro_rules! backends {
 }
 
 backends! {
-    #[cfg(feature = "select")]
+    #[cfg(selectors_select)]
     select_matches_the_model: selectors_select::SelectSelector::<u32>::new(), Flavor::Select, 3000, cases();
-    #[cfg(feature = "poll")]
+    #[cfg(selectors_poll)]
     poll_matches_the_model: selectors_poll::PollSelector::<u32>::new(), Flavor::Poll, 3100, cases();
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    #[cfg(selectors_epoll)]
     epoll_matches_the_model: selectors_epoll::EpollSelector::<u32>::new(), Flavor::Epoll, 3200, cases();
-    #[cfg(all(feature = "epoll", any(target_os = "linux", target_os = "android")))]
+    #[cfg(selectors_epoll)]
     any_epoll_matches_the_model: selectors::AnySelector::<u32>::with_backend(selectors::Backend::Epoll), Flavor::Epoll, 3300, cases() / 5;
-    #[cfg(feature = "poll")]
+    #[cfg(selectors_poll)]
     any_poll_matches_the_model: selectors::AnySelector::<u32>::with_backend(selectors::Backend::Poll), Flavor::Poll, 3400, cases() / 5;
 }

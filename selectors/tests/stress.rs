@@ -10,7 +10,7 @@
 // Needs /proc, and a backend the server can be told to use.
 #![cfg(all(
     any(target_os = "linux", target_os = "android"),
-    any(feature = "select", feature = "poll", feature = "epoll")
+    any(selectors_select, selectors_poll, selectors_epoll)
 ))]
 
 mod echo_support;
