@@ -45,6 +45,11 @@ pub(crate) fn run(steps: &mut Steps) -> StepResult {
             cmd::run(umbrella("test").args(UMBRELLA_TARGETS))
         });
     }
+    // Leave the default build of the examples in target/debug/examples, which
+    // a later `cargo test --test <name>` runs without rebuilding it.
+    steps.run(&format!("{UMBRELLA} examples (default features)"), |_| {
+        cmd::run(cargo().args(["build", "-p", UMBRELLA, "--examples"]))
+    });
     Ok(())
 }
 
