@@ -47,6 +47,7 @@ impl WaitBuffer {
     /// on kernels before 5.11, goes to rustix's `epoll_pwait` in whole
     /// milliseconds, rounded up. Whole milliseconds lose nothing there: the
     /// kernel arms the same timer either way.
+    #[inline]
     pub(crate) fn wait(
         &mut self,
         epoll: impl AsFd,
