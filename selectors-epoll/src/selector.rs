@@ -162,6 +162,39 @@ impl<T> EpollSelector<T> {
     }
 }
 
+impl<T> EpollSelector<T> {
+    /// After a wait that saw the waker or an orphan: drains the one,
+    /// rebuilds without the other, and says what `select_into` does next:
+    /// return (`None`) or wait again for the given timeout.
+    #[cold]
+    fn recover(
+        &mut self,
+        woken: bool,
+        orphans: bool,
+        found: bool,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Option<Duration>>> {
+        if woken {
+            if let Some((source, _)) = &self.wake {
+                source
+                    .drain()
+                    .map_err(|e| Error::os("read", source.fd(), e))?;
+            }
+        }
+        if orphans {
+            self.rebuild()?;
+        }
+        if woken || found {
+            return Ok(None);
+        }
+        // Only orphans woke us. Blocking: wait again. Otherwise they may have
+        // filled the buffer and hidden live events; the rebuilt list has no
+        // orphan, so look once more without waiting rather than report
+        // nothing.
+        Ok(Some(timeout.map(|_| Duration::ZERO)))
+    }
+}
+
 impl<T> Selector<T> for EpollSelector<T> {
     fn register<F: FileObject>(
         &mut self,
@@ -222,44 +255,32 @@ impl<T> Selector<T> for EpollSelector<T> {
         T: Clone,
     {
         ready.clear();
-        // No clamp needed: a single wait is at most MAX_WAIT, and the loop
-        // below waits out the rest. (Duration arithmetic is most of this
-        // function's cost on an idle poll, so it is kept to one `min`.)
+        // The idle poll is the hot path: one comparison and one wait; wakes,
+        // orphans and timeouts beyond one wait go out of line.
         let mut timeout = timeout;
         loop {
-            // Nanoseconds where the kernel has `epoll_pwait2`, else whole
-            // milliseconds rounded up: never a busy poll.
-            let wait = timeout.map(|t| t.min(MAX_WAIT));
-            let events = match self.buffer.wait(&self.epoll, wait) {
-                Ok(events) => events,
+            // One wait is at most MAX_WAIT (an `int` of milliseconds); the
+            // loop waits out the rest. Nanoseconds where the kernel has
+            // `epoll_pwait2`, else whole milliseconds rounded up.
+            let (wait, rest) = match timeout {
+                Some(t) if t > MAX_WAIT => (Some(MAX_WAIT), Some(t - MAX_WAIT)),
+                t => (t, None),
+            };
+            let Collected { orphans, woken } = match self.buffer.wait(&self.epoll, wait) {
+                Ok(events) => collect(&self.map, events, ready),
                 Err(Errno::INTR) => return Ok(0),
                 Err(e) => return Err(Error::os_general("epoll_wait", e)),
             };
-            let Collected { orphans, woken } = collect(&self.map, events, ready);
-            if woken {
-                if let Some((source, _)) = &self.wake {
-                    source
-                        .drain()
-                        .map_err(|e| Error::os("read", source.fd(), e))?;
+            if woken || orphans {
+                match self.recover(woken, orphans, !ready.is_empty(), timeout)? {
+                    Some(next) => timeout = next,
+                    None => return Ok(ready.len()),
                 }
-            }
-            if orphans {
-                self.rebuild()?;
-            }
-            if woken || !ready.is_empty() {
+            } else if !ready.is_empty() || rest.is_none() {
                 return Ok(ready.len());
+            } else {
+                timeout = rest;
             }
-            timeout = match timeout {
-                // Blocking: the orphans woke us for nothing; wait again.
-                None if orphans => None,
-                // The orphans may have filled the buffer and hidden live
-                // events; the rebuilt list has no orphan, so look once more
-                // without waiting rather than report nothing.
-                Some(_) if orphans => Some(Duration::ZERO),
-                // A long timeout ran its first MAX_WAIT: wait for the rest.
-                Some(t) if !orphans && t > MAX_WAIT => Some(t - MAX_WAIT),
-                _ => return Ok(0),
-            };
         }
     }
 
