@@ -10,9 +10,9 @@
 //! selectors-poll `closed_fd_reports_nval_...`), and across random sequences
 //! in `properties.rs`.
 //!
-//! Not injected: `ENOSPC` from epoll. It needs `fs.epoll.max_user_watches`
-//! lowered, a machine-wide per-user limit: every other process of the user
-//! (other test runs included) would fail too while it is low.
+//! `ENOSPC` from epoll is injected in `enospc.rs`, alone in its binary,
+//! because it lowers `fs.epoll.max_user_watches`, a machine-wide per-user
+//! limit.
 
 // Needs a backend that these tests drive.
 #![cfg(any(selectors_select, selectors_poll, selectors_epoll))]
