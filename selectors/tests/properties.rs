@@ -11,7 +11,13 @@
 //! model flavor, fd range of its pool, sequences).
 
 // Needs a backend that these tests drive.
-#![cfg(any(selectors_select, selectors_poll, selectors_epoll))]
+#![cfg(any(
+    selectors_select,
+    selectors_poll,
+    selectors_epoll,
+    target_os = "linux",
+    target_os = "android"
+))]
 
 mod model;
 
@@ -104,4 +110,7 @@ backends! {
     any_epoll_matches_the_model: selectors::AnySelector::<u32>::with_backend(selectors::Backend::Epoll), Flavor::Epoll, 3300, cases() / 5;
     #[cfg(selectors_poll)]
     any_poll_matches_the_model: selectors::AnySelector::<u32>::with_backend(selectors::Backend::Poll), Flavor::Poll, 3400, cases() / 5;
+    // The kqueue model (FreeBSD's kqueue, in process) over Linux's poll(2).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    kqueue_model_matches_the_model: selectors_kqueue::ModelKqueueSelector::<u32>::new(), Flavor::Kqueue, 3500, cases();
 }

@@ -67,6 +67,28 @@
 //!   description under that number), a changing `modify` of a closed or
 //!   reused number fails with `EBADF` / `ENOENT` and unregisters it.
 //!
+//! - kqueue (`ModelKqueueSelector`, the in-process model of FreeBSD's
+//!   kqueue that `KqueueSelector` runs on here): the model keeps the
+//!   knotes itself, one per (number, filter), each with the *file* its
+//!   number named when it was added and the registration that added it.
+//!   The file is what `fstat` tells apart, (device, inode): each socket is
+//!   a file of its own, but both ends of the pipe are one file. A knote
+//!   whose number no longer names its file (closed, or reused by another
+//!   file) is dropped before each wait and before each change naming that
+//!   number; one whose number names its file again (the same socket
+//!   `dup2`ed back, or the pipe's other end `dup2`ed over it) is not
+//!   noticed and keeps firing, from whatever the number names now. That is
+//!   the kqueue model's documented limit (FreeBSD drops the knotes at
+//!   `close(2)`), encoded here rather than excluded. A read knote fires on
+//!   `IN | HUP | ERR` (and `RDHUP`), a write knote on `OUT | HUP | ERR`,
+//!   each reported as its own event (`EV_EOF` counts as it, as CPython's
+//!   `KqueueSelector`). `register` of a closed number fails with `EBADF`
+//!   and registers nothing; `unregister` of a closed or reused number
+//!   succeeds; a changing `modify` adds and deletes the filters that
+//!   differ, and if one fails (`EBADF`: closed; `ENOENT`: deleting a
+//!   dropped knote) it fails with the first error and unregisters the
+//!   number, in the kqueue as in the map.
+//!
 //! One epoll behaviour is not predictable: a wait returns at most as many
 //! events as the selector's buffer holds (read from its `Debug` output), in
 //! kernel order. When more entries than that are ready and one is an orphan,
@@ -93,6 +115,8 @@ pub(crate) enum Flavor {
     Poll,
     /// `epoll(7)`.
     Epoll,
+    /// `kqueue(2)`, on the in-process model of FreeBSD's kqueue.
+    Kqueue,
 }
 
 /// One step of a sequence. Slots are `0..SLOTS`; `fd: None` stands for the
@@ -485,6 +509,32 @@ struct Watch {
     generation: u64,
 }
 
+/// One knote of the kqueue (`EVFILT_READ` or `EVFILT_WRITE`).
+#[derive(Clone, Copy, Debug)]
+struct Knote {
+    fd: RawFd,
+    /// `Events::READ` or `Events::WRITE`.
+    filter: Events,
+    /// The file (see [`file_of`]) the number named when it was added.
+    file: usize,
+    /// The registration that added it (the tag in its `udata`).
+    generation: u64,
+}
+
+/// The file description `d` belongs to, as `fstat` tells files apart:
+/// both ends of the pipe are one file (one inode), each socket its own.
+fn file_of(d: usize) -> usize {
+    match KINDS[d] {
+        Kind::PipeWrite { reader } => reader,
+        _ => d,
+    }
+}
+
+/// The file `fd`'s number names now, if open.
+fn file_now(w: &World, fd: RawFd) -> Option<usize> {
+    w.slot_of(fd).and_then(|s| w.desc_of(s)).map(file_of)
+}
+
 /// Figures of one or many runs.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Stats {
@@ -519,6 +569,8 @@ pub(crate) struct Model {
     next_generation: u64,
     /// epoll's interest list (epoll only).
     watches: Vec<Watch>,
+    /// The kqueue's knotes (kqueue only).
+    knotes: Vec<Knote>,
 }
 
 /// What the model expects of a select.
@@ -539,7 +591,40 @@ impl Model {
             map: BTreeMap::new(),
             next_generation: 1,
             watches: Vec::new(),
+            knotes: Vec::new(),
         }
+    }
+
+    /// kqueue: drops the knotes (of `fd` only, if given) whose number no
+    /// longer names the file they were added for.
+    fn forget_closed(&mut self, w: &World, fd: Option<RawFd>) {
+        self.knotes
+            .retain(|k| fd.map_or(false, |fd| k.fd != fd) || file_now(w, k.fd) == Some(k.file));
+    }
+
+    /// kqueue: `EV_ADD` of (`fd`, `filter`) on `file`; an existing knote
+    /// keeps its file and takes the new tag.
+    fn add_knote(&mut self, fd: RawFd, filter: Events, file: usize, generation: u64) {
+        match self
+            .knotes
+            .iter_mut()
+            .find(|k| k.fd == fd && k.filter == filter)
+        {
+            Some(k) => k.generation = generation,
+            None => self.knotes.push(Knote {
+                fd,
+                filter,
+                file,
+                generation,
+            }),
+        }
+    }
+
+    /// kqueue: `EV_DELETE` of (`fd`, `filter`): whether it was there.
+    fn delete_knote(&mut self, fd: RawFd, filter: Events) -> bool {
+        let before = self.knotes.len();
+        self.knotes.retain(|k| !(k.fd == fd && k.filter == filter));
+        self.knotes.len() != before
     }
 
     pub(crate) fn register(&mut self, w: &World, fd: RawFd, events: Events, data: u32) -> Outcome {
@@ -566,6 +651,17 @@ impl Model {
                 events,
                 generation,
             });
+        }
+        if self.flavor == Flavor::Kqueue {
+            self.forget_closed(w, Some(fd));
+            let Some(file) = file_now(w, fd) else {
+                return Outcome::Os(Some(fd), libc::EBADF);
+            };
+            for filter in [Events::READ, Events::WRITE] {
+                if events.contains(filter) {
+                    self.add_knote(fd, filter, file, generation);
+                }
+            }
         }
         self.next_generation += 1;
         self.map.insert(
@@ -603,6 +699,15 @@ impl Model {
                 self.watches.remove(i);
             }
         }
+        if self.flavor == Flavor::Kqueue {
+            // ENOENT (dropped knote) and EBADF (closed) are swallowed.
+            self.forget_closed(w, Some(fd));
+            for filter in [Events::READ, Events::WRITE] {
+                if reg.events.contains(filter) {
+                    self.delete_knote(fd, filter);
+                }
+            }
+        }
         Outcome::Key(fd, reg.events, reg.data)
     }
 
@@ -623,6 +728,36 @@ impl Model {
                     self.map.remove(&fd);
                     return Outcome::Os(Some(fd), errno);
                 }
+            }
+        }
+        let (old, generation) = (self.map[&fd].events, self.map[&fd].generation);
+        if self.flavor == Flavor::Kqueue && old != events {
+            self.forget_closed(w, Some(fd));
+            let file = file_now(w, fd);
+            let mut failed = None;
+            for filter in [Events::READ, Events::WRITE] {
+                let (was, will) = (old.contains(filter), events.contains(filter));
+                if was == will {
+                    continue;
+                }
+                let result = match file {
+                    None => Err(libc::EBADF),
+                    Some(file) if will => {
+                        self.add_knote(fd, filter, file, generation);
+                        Ok(())
+                    }
+                    Some(_) if self.delete_knote(fd, filter) => Ok(()),
+                    Some(_) => Err(libc::ENOENT),
+                };
+                if let Err(errno) = result {
+                    failed.get_or_insert(errno);
+                }
+            }
+            if let Some(errno) = failed {
+                // As Python: unregistered, in the kqueue as in the map.
+                self.knotes.retain(|k| k.fd != fd);
+                self.map.remove(&fd);
+                return Outcome::Os(Some(fd), errno);
             }
         }
         let reg = self.map.get_mut(&fd).expect("present");
@@ -722,6 +857,32 @@ impl Model {
                     }
                 }
                 ready.sort();
+            }
+            Flavor::Kqueue => {
+                self.forget_closed(w, None);
+                let mut merged: BTreeMap<RawFd, Events> = BTreeMap::new();
+                for k in &self.knotes {
+                    let Some(d) = w.slot_of(k.fd).and_then(|s| w.desc_of(s)) else {
+                        continue;
+                    };
+                    let f = w.flags(d);
+                    let fires = if k.filter == Events::READ {
+                        f.input || f.hup || f.err
+                    } else {
+                        f.output || f.hup || f.err
+                    };
+                    match self.map.get(&k.fd) {
+                        Some(reg) if fires && reg.generation == k.generation => {
+                            *merged.entry(k.fd).or_insert(Events::EMPTY) |= k.filter & reg.events;
+                        }
+                        _ => {}
+                    }
+                }
+                for (fd, ev) in merged {
+                    if !ev.is_empty() {
+                        ready.push((fd, ev, self.map[&fd].data));
+                    }
+                }
             }
         }
         Expected::Exact(Outcome::Ready(ready))
