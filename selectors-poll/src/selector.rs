@@ -156,7 +156,7 @@ impl<T> Selector<T> for PollSelector<T> {
         let timeout = timeout::clamp(timeout).map(timespec);
         let mut left = match poll(&mut self.fds, timeout.as_ref()) {
             Ok(n) => n,
-            // A signal: report nothing, as Python does since PEP 475.
+            // A signal: return empty, as the spec says (CPython would retry).
             Err(Errno::INTR) => return Ok(0),
             Err(err) => return Err(Error::os_general("poll", err)),
         };

@@ -54,6 +54,8 @@
 //! [NetBSD]: https://man.netbsd.org/select.2
 //! [OpenBSD]: https://man.openbsd.org/select.2
 //! [Python `selectors`]: https://docs.python.org/3/library/selectors.html#selectors.SelectSelector
+// Where the crate is empty, say why; the links above then have nothing to
+// point to.
 #![cfg_attr(
     not(any(
         target_os = "linux",
@@ -72,23 +74,7 @@
     doc = "**On this platform the crate is empty**: it needs a `select(2)` \
            without the `FD_SETSIZE` limit, which rustix provides only on \
            Linux, Android, Apple systems and the BSDs (illumos' own manual \
-           recommends `poll` instead; Windows has no `select` on pipes)."
-)]
-// Where the crate is empty, the links above have nothing to point to.
-#![cfg_attr(
-    not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "visionos",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    )),
+           recommends `poll` instead; Windows has no `select` on pipes).",
     allow(rustdoc::broken_intra_doc_links)
 )]
 

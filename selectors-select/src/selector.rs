@@ -161,7 +161,7 @@ impl<T> Selector<T> for SelectSelector<T> {
         let result = unsafe { select(nfds, Some(read), Some(write), None, timeout.as_ref()) };
         match result {
             Ok(_) => {}
-            // A signal: report nothing, as Python does since PEP 475.
+            // A signal: return empty, as the spec says (CPython would retry).
             Err(Errno::INTR) => return Ok(0),
             Err(Errno::BADF) => {
                 return Err(match self.ebadf_culprit() {
