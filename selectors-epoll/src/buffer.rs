@@ -1,6 +1,5 @@
 //! The buffer `epoll_wait` fills, kept between calls, and the wait itself.
 
-use rustix::buffer::spare_capacity;
 use rustix::event::epoll::{self, Event};
 use rustix::event::Timespec;
 use std::os::unix::io::AsFd;
@@ -8,65 +7,95 @@ use std::time::Duration;
 
 /// Room for the events of one `epoll_wait`, reused by every `select`.
 ///
-/// Its capacity only grows, and is kept at least the number of registered
-/// fds, so one call can report every fd and a steady-state `select` never
+/// The events are kept initialized (zeroed when the buffer grows), so the
+/// kernel writes into a plain slice and a wait stores nothing in the buffer
+/// itself: an idle poll touches no memory of ours after the system call.
+/// Its length only grows, and is kept at least the number of registered fds,
+/// so one call can report every fd and a steady-state `select` never
 /// allocates.
 pub(crate) struct WaitBuffer(Vec<Event>);
 
 // SAFETY: `Event` is `!Send + !Sync` only because its data union may hold a
-// pointer. This buffer holds only events the kernel copied out of the
-// selector's interest list, whose data are plain `u64`s (`new_u64`), never a
-// pointer; there is nothing thread-bound in it.
+// pointer. This buffer holds only zeroed events and events the kernel copied
+// out of the selector's interest list, whose data are plain `u64`s
+// (`new_u64`), never a pointer; there is nothing thread-bound in it.
 unsafe impl Send for WaitBuffer {}
-// SAFETY: as above; shared references only read `capacity`.
+// SAFETY: as above; shared references only read the length.
 unsafe impl Sync for WaitBuffer {}
 
+/// What the buffer holds where the kernel has written nothing yet.
+const EMPTY: Event = Event {
+    flags: epoll::EventFlags::empty(),
+    data: epoll::EventData::new_u64(0),
+};
+
 impl WaitBuffer {
-    /// An empty buffer with room for one event (`epoll_wait` refuses zero).
+    /// A buffer with room for one event (`epoll_wait` refuses zero).
     pub(crate) fn new() -> Self {
-        WaitBuffer(Vec::with_capacity(1))
+        WaitBuffer(vec![EMPTY])
     }
 
     /// How many events one wait can return.
     pub(crate) fn capacity(&self) -> usize {
-        self.0.capacity()
+        self.0.len()
     }
 
     /// Grows the buffer, if needed, so one wait can return `registered`
     /// events, growing by an eighth (see `selectors_core::reserve_lean`).
     pub(crate) fn reserve_for(&mut self, registered: usize) {
-        self.0.clear();
-        selectors_core::reserve_lean(&mut self.0, registered);
+        if registered > self.0.len() {
+            selectors_core::reserve_lean(&mut self.0, registered);
+            self.0.resize(self.0.capacity(), EMPTY);
+        }
+    }
+
+    /// The first `n` events, as the last wait returned them.
+    pub(crate) fn events(&self, n: usize) -> &[Event] {
+        &self.0[..n]
     }
 
     /// Waits on `epoll` for at most `timeout` (which must fit an `int` of
-    /// milliseconds) and returns what the kernel wrote.
+    /// milliseconds) and returns how many events the kernel wrote.
     ///
     /// A timeout with a fraction of a millisecond goes to `epoll_pwait2(2)`
     /// (nanoseconds) where the kernel has it; anything else, and every wait
-    /// on kernels before 5.11, goes to rustix's `epoll_pwait` in whole
-    /// milliseconds, rounded up. Whole milliseconds lose nothing there: the
-    /// kernel arms the same timer either way.
-    #[inline]
+    /// on kernels before 5.11, goes to [`wait_millis`](Self::wait_millis).
     pub(crate) fn wait(
         &mut self,
         epoll: impl AsFd,
         timeout: Option<Duration>,
-    ) -> rustix::io::Result<&[Event]> {
-        self.0.clear();
+    ) -> rustix::io::Result<usize> {
         #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
         if let Some(t) = timeout {
-            if t.subsec_nanos() % 1_000_000 != 0 {
+            if !is_whole_millis(t) {
                 if let Some(result) = pwait2::wait(epoll.as_fd(), &mut self.0, t) {
-                    result?;
-                    return Ok(&self.0);
+                    return result;
                 }
             }
         }
-        let timeout = timeout.map(timespec);
-        epoll::wait(epoll, spare_capacity(&mut self.0), timeout.as_ref())?;
-        Ok(&self.0)
+        self.wait_millis(epoll, timeout)
     }
+
+    /// Waits with rustix's `epoll_pwait`, in whole milliseconds (rounded up,
+    /// so a positive timeout never becomes a busy poll), and returns how
+    /// many events the kernel wrote. Whole milliseconds lose nothing there:
+    /// the kernel arms the same timer either way.
+    #[inline]
+    pub(crate) fn wait_millis(
+        &mut self,
+        epoll: impl AsFd,
+        timeout: Option<Duration>,
+    ) -> rustix::io::Result<usize> {
+        let timeout = timeout.map(timespec);
+        epoll::wait(epoll, &mut self.0[..], timeout.as_ref())
+    }
+}
+
+/// Whether `t` is a whole number of milliseconds, which `epoll_pwait` takes
+/// as it is.
+#[inline]
+pub(crate) fn is_whole_millis(t: Duration) -> bool {
+    t.subsec_nanos() % 1_000_000 == 0
 }
 
 /// A timeout as rustix takes it; rustix rounds it up to whole milliseconds
@@ -119,13 +148,14 @@ mod pwait2 {
         tv_nsec: i64,
     }
 
-    /// Waits with `epoll_pwait2` into `buf`'s spare capacity, or returns
-    /// `None` if this kernel lacks it (then the caller waits another way).
+    /// Waits with `epoll_pwait2` into `buf` and returns how many events the
+    /// kernel wrote, or `None` if this kernel lacks it (then the caller
+    /// waits another way).
     pub(super) fn wait(
         epoll: BorrowedFd<'_>,
-        buf: &mut Vec<Event>,
+        buf: &mut [Event],
         timeout: Duration,
-    ) -> Option<rustix::io::Result<()>> {
+    ) -> Option<rustix::io::Result<usize>> {
         if STATE.load(Ordering::Relaxed) == NO {
             return None;
         }
@@ -134,19 +164,19 @@ mod pwait2 {
             tv_sec: timeout.as_secs() as i64,
             tv_nsec: i64::from(timeout.subsec_nanos()),
         };
-        let room = buf.capacity() - buf.len();
-        let max_events = libc::c_int::try_from(room).unwrap_or(libc::c_int::MAX);
+        let max_events = libc::c_int::try_from(buf.len()).unwrap_or(libc::c_int::MAX);
         // SAFETY: `epoll` is an open epoll fd (borrowed for the call). The
         // kernel writes at most `max_events` `struct epoll_event`s, each the
-        // size and alignment of an `Event` (asserted above), into the spare
-        // capacity starting at `buf.len()`, which holds at least that many.
-        // `ts` lives across the call and has the layout the kernel reads. A
-        // null signal mask makes the size argument unused.
+        // size and alignment of an `Event` (asserted above), into `buf`,
+        // which holds at least that many; any bit pattern is a valid `Event`
+        // (flags and a `u64`). `ts` lives across the call and has the layout
+        // the kernel reads. A null signal mask makes the size argument
+        // unused.
         let n = unsafe {
             libc::syscall(
                 libc::SYS_epoll_pwait2,
                 epoll.as_raw_fd(),
-                buf.as_mut_ptr().add(buf.len()).cast::<libc::epoll_event>(),
+                buf.as_mut_ptr().cast::<libc::epoll_event>(),
                 max_events,
                 &ts as *const KernelTimespec,
                 ptr::null::<libc::sigset_t>(),
@@ -165,10 +195,7 @@ mod pwait2 {
         if STATE.load(Ordering::Relaxed) == UNKNOWN {
             STATE.store(YES, Ordering::Relaxed);
         }
-        // SAFETY: the kernel initialized `n` (at most `max_events`) events
-        // right after the `buf.len()` existing ones.
-        unsafe { buf.set_len(buf.len() + n as usize) };
-        Some(Ok(()))
+        Some(Ok(n as usize))
     }
 }
 

@@ -11,7 +11,7 @@ use selectors_core::{
     push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap, Waker,
 };
 
-use crate::buffer::WaitBuffer;
+use crate::buffer::{is_whole_millis, WaitBuffer};
 use crate::wake::WakeSource;
 
 /// The event data of the waker's fd. Registrations never have it: their tag
@@ -163,6 +163,47 @@ impl<T> EpollSelector<T> {
 }
 
 impl<T> EpollSelector<T> {
+    /// Everything of `select_into` but the idle poll: reports the `waited`
+    /// events the hot path's wait got, if any, then waits on as needed.
+    #[inline(never)]
+    fn select_slow(
+        &mut self,
+        mut timeout: Option<Duration>,
+        ready: &mut Vec<Ready<T>>,
+        mut waited: Option<usize>,
+    ) -> Result<usize>
+    where
+        T: Clone,
+    {
+        loop {
+            // One wait is at most MAX_WAIT (an `int` of milliseconds); the
+            // loop waits out the rest.
+            let (wait, rest) = match timeout {
+                Some(t) if t > MAX_WAIT => (Some(MAX_WAIT), Some(t - MAX_WAIT)),
+                t => (t, None),
+            };
+            let n = match waited.take() {
+                Some(n) => n,
+                None => match self.buffer.wait(&self.epoll, wait) {
+                    Ok(n) => n,
+                    Err(Errno::INTR) => return Ok(0),
+                    Err(e) => return Err(wait_failed(e)),
+                },
+            };
+            let Collected { orphans, woken } = collect(&self.map, self.buffer.events(n), ready);
+            if woken || orphans {
+                match self.recover(woken, orphans, !ready.is_empty(), timeout)? {
+                    Some(next) => timeout = next,
+                    None => return Ok(ready.len()),
+                }
+            } else if !ready.is_empty() || rest.is_none() {
+                return Ok(ready.len());
+            } else {
+                timeout = rest;
+            }
+        }
+    }
+
     /// After a wait that saw the waker or an orphan: drains the one,
     /// rebuilds without the other, and says what `select_into` does next:
     /// return (`None`) or wait again for the given timeout.
@@ -254,34 +295,21 @@ impl<T> Selector<T> for EpollSelector<T> {
     where
         T: Clone,
     {
-        ready.clear();
-        // The idle poll is the hot path: one comparison and one wait; wakes,
-        // orphans and timeouts beyond one wait go out of line.
-        let mut timeout = timeout;
-        loop {
-            // One wait is at most MAX_WAIT (an `int` of milliseconds); the
-            // loop waits out the rest. Nanoseconds where the kernel has
-            // `epoll_pwait2`, else whole milliseconds rounded up.
-            let (wait, rest) = match timeout {
-                Some(t) if t > MAX_WAIT => (Some(MAX_WAIT), Some(t - MAX_WAIT)),
-                t => (t, None),
+        // The hot path, kept small: one wait in whole milliseconds that
+        // finds nothing (an idle poll), then no memory touched but `ready`'s
+        // length. Events, wakes, orphans, fractions of a millisecond and
+        // waits longer than one call go out of line.
+        if is_one_plain_wait(timeout) {
+            let waited = self.buffer.wait_millis(&self.epoll, timeout);
+            ready.clear();
+            return match waited {
+                Ok(0) | Err(Errno::INTR) => Ok(0),
+                Ok(n) => self.select_slow(timeout, ready, Some(n)),
+                Err(e) => Err(wait_failed(e)),
             };
-            let Collected { orphans, woken } = match self.buffer.wait(&self.epoll, wait) {
-                Ok(events) => collect(&self.map, events, ready),
-                Err(Errno::INTR) => return Ok(0),
-                Err(e) => return Err(Error::os_general("epoll_wait", e)),
-            };
-            if woken || orphans {
-                match self.recover(woken, orphans, !ready.is_empty(), timeout)? {
-                    Some(next) => timeout = next,
-                    None => return Ok(ready.len()),
-                }
-            } else if !ready.is_empty() || rest.is_none() {
-                return Ok(ready.len());
-            } else {
-                timeout = rest;
-            }
         }
+        ready.clear();
+        self.select_slow(timeout, ready, None)
     }
 
     /// An eventfd (a socket pair where the kernel refuses eventfd), watched
@@ -328,6 +356,21 @@ impl<T: fmt::Debug> fmt::Debug for EpollSelector<T> {
             .field("waker", &self.wake.as_ref().map(|(source, _)| source))
             .finish()
     }
+}
+
+/// Whether one `epoll_pwait` waits exactly `timeout`: forever, or whole
+/// milliseconds well within its `int` (longer ones take the careful path).
+#[inline]
+fn is_one_plain_wait(timeout: Option<Duration>) -> bool {
+    timeout.map_or(true, |t| {
+        t.as_secs() < MAX_WAIT.as_secs() && is_whole_millis(t)
+    })
+}
+
+/// A failed `epoll_wait`, out of line: it never happens on a valid epoll fd.
+#[cold]
+fn wait_failed(e: Errno) -> Error {
+    Error::os_general("epoll_wait", e)
 }
 
 /// What one wait found besides ready registrations.
