@@ -152,9 +152,12 @@ impl<T> Selector<T> for PollSelector<T> {
     where
         T: Clone,
     {
-        ready.clear();
         let timeout = timeout::clamp(timeout).map(timespec);
-        let mut left = match poll(&mut self.fds, timeout.as_ref()) {
+        let result = poll(&mut self.fds, timeout.as_ref());
+        ready.clear();
+        let mut left = match result {
+            // Nothing ready (the idle poll): no array to walk.
+            Ok(0) => return Ok(0),
             Ok(n) => n,
             // A signal: return empty, as the spec says (CPython would retry).
             Err(Errno::INTR) => return Ok(0),

@@ -7,7 +7,9 @@ use selectors_core::Events;
 
 /// The registered interest as two bit sets (the masters, changed only by
 /// register, modify and unregister) plus the two sets the kernel overwrites
-/// (refilled from the masters before each call).
+/// (refilled from the masters before each call). The write set is handed to
+/// the kernel only while some fd is registered for writing, which spares it
+/// copying and scanning an empty set on every call of a read-only loop.
 ///
 /// Every set holds exactly enough elements for `nfds` = one past the highest
 /// registered fd, so `select(2)` never reads past them and fds above
@@ -19,12 +21,17 @@ pub(crate) struct FdSets {
     write: Vec<FdSetElement>,
     ready_read: Vec<FdSetElement>,
     ready_write: Vec<FdSetElement>,
+    /// How many fds have their bit in `write`.
+    writers: usize,
 }
 
 impl FdSets {
-    /// Sets `fd`'s bits to `events`, growing the masters to hold `nfds`.
-    pub(crate) fn set(&mut self, fd: RawFd, events: Events, nfds: usize) {
+    /// Changes `fd`'s bits from `old` (empty for a new fd) to `events`,
+    /// growing the masters to hold `nfds`.
+    pub(crate) fn set(&mut self, fd: RawFd, old: Events, events: Events, nfds: usize) {
         self.resize(nfds);
+        self.writers = self.writers + usize::from(events.is_writable())
+            - usize::from(old.is_writable());
         for (set, wanted) in [
             (&mut self.read, events.is_readable()),
             (&mut self.write, events.is_writable()),
@@ -37,9 +44,10 @@ impl FdSets {
         }
     }
 
-    /// Clears `fd`'s bits and shrinks the masters to `nfds` (the bound once
-    /// `fd` is gone).
-    pub(crate) fn clear(&mut self, fd: RawFd, nfds: usize) {
+    /// Clears `fd`'s bits, which were `old`, and shrinks the masters to
+    /// `nfds` (the bound once `fd` is gone).
+    pub(crate) fn clear(&mut self, fd: RawFd, old: Events, nfds: usize) {
+        self.writers -= usize::from(old.is_writable());
         fd_set_remove(&mut self.read, fd);
         fd_set_remove(&mut self.write, fd);
         self.resize(nfds);
@@ -54,13 +62,16 @@ impl FdSets {
     }
 
     /// Copies the masters into the working sets and lends those out for the
-    /// kernel to overwrite.
-    pub(crate) fn prepare(&mut self) -> (&mut [FdSetElement], &mut [FdSetElement]) {
+    /// kernel to overwrite: the write set only if some fd is in it.
+    pub(crate) fn prepare(&mut self) -> (&mut [FdSetElement], Option<&mut [FdSetElement]>) {
         self.ready_read.clear();
         self.ready_read.extend_from_slice(&self.read);
         self.ready_write.clear();
+        if self.writers == 0 {
+            return (&mut self.ready_read, None);
+        }
         self.ready_write.extend_from_slice(&self.write);
-        (&mut self.ready_read, &mut self.ready_write)
+        (&mut self.ready_read, Some(&mut self.ready_write))
     }
 
     /// The fds the last `select` marked, in ascending order, each once with
@@ -124,10 +135,11 @@ mod tests {
     #[test]
     fn merges_read_and_write_by_fd() {
         let mut sets = FdSets::default();
-        sets.set(3, Events::READ, 4);
-        sets.set(5, Events::ALL, 6);
-        sets.set(64, Events::WRITE, 65);
-        sets.set(2000, Events::READ, 2001);
+        let none = Events::EMPTY;
+        sets.set(3, none, Events::READ, 4);
+        sets.set(5, none, Events::ALL, 6);
+        sets.set(64, none, Events::WRITE, 65);
+        sets.set(2000, none, Events::READ, 2001);
         assert_eq!(
             ready_after_copy(&mut sets),
             [
@@ -137,24 +149,40 @@ mod tests {
                 (2000, true, false)
             ]
         );
-        sets.set(5, Events::WRITE, 2001);
-        sets.clear(2000, 65);
+        sets.set(5, Events::ALL, Events::WRITE, 2001);
+        sets.clear(2000, Events::READ, 65);
         assert_eq!(
             ready_after_copy(&mut sets),
             [(3, true, false), (5, false, true), (64, false, true)]
         );
         assert_eq!(sets.read.len(), fd_set_num_elements(0, 65));
-        sets.clear(64, 6);
-        sets.clear(5, 4);
-        sets.clear(3, 0);
+        sets.clear(64, Events::WRITE, 6);
+        sets.clear(5, Events::WRITE, 4);
+        sets.clear(3, Events::READ, 0);
         assert!(sets.read.is_empty() && sets.write.is_empty());
         assert_eq!(ready_after_copy(&mut sets), []);
     }
 
     #[test]
+    fn write_set_is_lent_only_while_some_fd_is_in_it() {
+        let mut sets = FdSets::default();
+        sets.set(3, Events::EMPTY, Events::READ, 4);
+        assert!(sets.prepare().1.is_none());
+        sets.set(3, Events::READ, Events::ALL, 4);
+        sets.set(7, Events::EMPTY, Events::WRITE, 8);
+        assert!(sets.prepare().1.is_some());
+        sets.clear(7, Events::WRITE, 4);
+        assert!(sets.prepare().1.is_some());
+        assert_eq!(ready_after_copy(&mut sets), [(3, true, true)]);
+        sets.set(3, Events::ALL, Events::READ, 4);
+        assert!(sets.prepare().1.is_none());
+        assert_eq!(ready_after_copy(&mut sets), [(3, true, false)]);
+    }
+
+    #[test]
     fn refilling_keeps_capacity() {
         let mut sets = FdSets::default();
-        sets.set(4000, Events::READ, 4001);
+        sets.set(4000, Events::EMPTY, Events::READ, 4001);
         sets.prepare();
         let before = sets.heap_bytes();
         for _ in 0..10 {

@@ -101,7 +101,8 @@ impl<T> Selector<T> for SelectSelector<T> {
             // waker's bit on unregister.
             return Err(Error::AlreadyRegistered { fd });
         }
-        self.sets.set(fd, events, self.nfds().max(fd as usize + 1));
+        let nfds = self.nfds().max(fd as usize + 1);
+        self.sets.set(fd, Events::EMPTY, events, nfds);
         Ok(self.map.insert(fd, events, data))
     }
 
@@ -109,7 +110,7 @@ impl<T> Selector<T> for SelectSelector<T> {
         let fd = fileobj.fileno();
         self.map.key(fd)?;
         let (key, _) = self.map.remove(fd).expect("fd is registered: checked above");
-        self.sets.clear(fd, self.nfds());
+        self.sets.clear(fd, key.events, self.nfds());
         Ok(key)
     }
 
@@ -123,8 +124,9 @@ impl<T> Selector<T> for SelectSelector<T> {
         data: T,
     ) -> Result<&SelectorKey<T>> {
         let fd = fileobj.fileno();
-        if self.map.check_modify(fd, events)? != events {
-            self.sets.set(fd, events, self.nfds());
+        let old = self.map.check_modify(fd, events)?;
+        if old != events {
+            self.sets.set(fd, old, events, self.nfds());
         }
         Ok(self.map.update(fd, events, data))
     }
@@ -149,7 +151,6 @@ impl<T> Selector<T> for SelectSelector<T> {
     where
         T: Clone,
     {
-        ready.clear();
         let nfds = nfds_c(self.nfds());
         let timeout = timeout::clamp(timeout).map(timespec);
         let (read, write) = self.sets.prepare();
@@ -158,8 +159,11 @@ impl<T> Selector<T> for SelectSelector<T> {
         // open; one closed behind our back (the caller's bug, which Python
         // tolerates) makes the kernel fail with EBADF, handled below, and a
         // reused number only has its readiness queried: no I/O happens on it.
-        let result = unsafe { select(nfds, Some(read), Some(write), None, timeout.as_ref()) };
+        let result = unsafe { select(nfds, Some(read), write, None, timeout.as_ref()) };
+        ready.clear();
         match result {
+            // Nothing ready (the idle poll): no set to walk.
+            Ok(0) => return Ok(0),
             Ok(_) => {}
             // A signal: return empty, as the spec says (CPython would retry).
             Err(Errno::INTR) => return Ok(0),
@@ -195,8 +199,8 @@ impl<T> Selector<T> for SelectSelector<T> {
         let pipe = Arc::new(WakePipe::new()?);
         let waker = Waker::new(pipe.clone());
         let fd = pipe.fd();
-        self.sets
-            .set(fd, Events::READ, self.map.fd_bound().max(fd as usize + 1));
+        let nfds = self.map.fd_bound().max(fd as usize + 1);
+        self.sets.set(fd, Events::EMPTY, Events::READ, nfds);
         self.wake = Some((pipe, waker.clone()));
         Ok(waker)
     }
