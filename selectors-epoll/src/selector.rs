@@ -407,11 +407,13 @@ fn collect<T: Clone>(
 
 /// The event data of a registration: its tag in the high half, its fd in the
 /// low half (libev's layout).
+#[inline]
 fn encode(fd: RawFd, tag: u32) -> EventData {
     EventData::new_u64((u64::from(tag) << 32) | u64::from(fd as u32))
 }
 
 /// The fd and tag of an event, as [`encode`] stored them.
+#[inline]
 fn decode(data: EventData) -> (RawFd, u32) {
     let data = data.u64();
     (data as u32 as RawFd, (data >> 32) as u32)
@@ -419,6 +421,7 @@ fn decode(data: EventData) -> (RawFd, u32) {
 
 /// What to ask epoll for. Level-triggered: no `EPOLLET`. `EPOLLERR` and
 /// `EPOLLHUP` are always reported.
+#[inline]
 fn interest(events: Events) -> EventFlags {
     let mut flags = EventFlags::empty();
     if events.is_readable() {
@@ -433,6 +436,7 @@ fn interest(events: Events) -> EventFlags {
 /// What to report, as CPython: `EPOLLIN` is readable, `EPOLLOUT` writable,
 /// and any other flag (`ERR`, `HUP`, `RDHUP`, `PRI`) both, then masked by the
 /// registration.
+#[inline]
 pub(crate) fn readiness(registered: Events, flags: EventFlags) -> Events {
     let plain = EventFlags::IN | EventFlags::OUT;
     Events::ready(
@@ -460,6 +464,7 @@ fn replace_fd(fresh: &OwnedFd, target: &mut OwnedFd) -> Result<()> {
 }
 
 /// `epoll_ctl(EPOLL_CTL_ADD)` on a registered fd number.
+#[inline]
 fn add(epoll: BorrowedFd<'_>, fd: RawFd, events: Events, tag: u32) -> rustix::io::Result<()> {
     // SAFETY: `fd` is not negative (the map checked it). The borrow lasts for
     // this one `epoll_ctl`, which reports a closed fd as `EBADF` rather than
@@ -478,6 +483,7 @@ fn add_wake(epoll: BorrowedFd<'_>, fd: RawFd) -> rustix::io::Result<()> {
 }
 
 /// `epoll_ctl(EPOLL_CTL_MOD)` on a registered fd number.
+#[inline]
 fn modify(epoll: BorrowedFd<'_>, fd: RawFd, events: Events, tag: u32) -> rustix::io::Result<()> {
     // SAFETY: as in `add`.
     let source = unsafe { BorrowedFd::borrow_raw(fd) };
@@ -485,6 +491,7 @@ fn modify(epoll: BorrowedFd<'_>, fd: RawFd, events: Events, tag: u32) -> rustix:
 }
 
 /// `epoll_ctl(EPOLL_CTL_DEL)` on a registered fd number.
+#[inline]
 fn delete(epoll: BorrowedFd<'_>, fd: RawFd) -> rustix::io::Result<()> {
     // SAFETY: as in `add`.
     let source = unsafe { BorrowedFd::borrow_raw(fd) };
