@@ -225,6 +225,7 @@ impl<T> fmt::Debug for PollSelector<T> {
 }
 
 /// The `pollfd` for a registration.
+#[inline]
 fn pollfd(fd: RawFd, events: Events) -> PollFd<'static> {
     let mut flags = PollFlags::empty();
     if events.is_readable() {
@@ -270,6 +271,7 @@ const MAX_POLL_TIMEOUT: Duration = timeout::MAX_TIMEOUT;
 const MAX_POLL_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
 
 /// A clamped timeout as the `timespec` rustix takes.
+#[inline]
 fn timespec(timeout: Duration) -> Timespec {
     let timeout = timeout.min(MAX_POLL_TIMEOUT);
     Timespec {

@@ -28,6 +28,7 @@ pub(crate) struct FdSets {
 impl FdSets {
     /// Changes `fd`'s bits from `old` (empty for a new fd) to `events`,
     /// growing the masters to hold `nfds`.
+    #[inline]
     pub(crate) fn set(&mut self, fd: RawFd, old: Events, events: Events, nfds: usize) {
         self.resize(nfds);
         self.writers = self.writers + usize::from(events.is_writable())
@@ -46,6 +47,7 @@ impl FdSets {
 
     /// Clears `fd`'s bits, which were `old`, and shrinks the masters to
     /// `nfds` (the bound once `fd` is gone).
+    #[inline]
     pub(crate) fn clear(&mut self, fd: RawFd, old: Events, nfds: usize) {
         self.writers -= usize::from(old.is_writable());
         fd_set_remove(&mut self.read, fd);
@@ -55,6 +57,7 @@ impl FdSets {
 
     /// Makes the masters exactly as long as `nfds` needs. Bits beyond a
     /// shrunken bound are already clear, so truncating loses nothing.
+    #[inline]
     fn resize(&mut self, nfds: usize) {
         let len = fd_set_num_elements(0, nfds_c(nfds));
         self.read.resize(len, FdSetElement::default());
@@ -63,6 +66,7 @@ impl FdSets {
 
     /// Copies the masters into the working sets and lends those out for the
     /// kernel to overwrite: the write set only if some fd is in it.
+    #[inline]
     pub(crate) fn prepare(&mut self) -> (&mut [FdSetElement], Option<&mut [FdSetElement]>) {
         self.ready_read.clear();
         self.ready_read.extend_from_slice(&self.read);
@@ -76,6 +80,7 @@ impl FdSets {
 
     /// The fds the last `select` marked, in ascending order, each once with
     /// whether it was readable and whether it was writable.
+    #[inline]
     pub(crate) fn ready(&self) -> Ready<'_> {
         Ready {
             read: FdSetIter::new(&self.ready_read).peekable(),
@@ -95,6 +100,7 @@ impl FdSets {
 
 /// `nfds` as the `int` the system call takes. Fds are `int`s, so one past
 /// the highest fits unless that fd is `INT_MAX`, which no kernel hands out.
+#[inline]
 pub(crate) fn nfds_c(nfds: usize) -> RawFd {
     RawFd::try_from(nfds).unwrap_or(RawFd::MAX)
 }
@@ -108,6 +114,7 @@ pub(crate) struct Ready<'a> {
 impl Iterator for Ready<'_> {
     type Item = (RawFd, bool, bool);
 
+#[inline]
     fn next(&mut self) -> Option<(RawFd, bool, bool)> {
         let read = self.read.peek().copied();
         let write = self.write.peek().copied();

@@ -226,6 +226,7 @@ impl<T> fmt::Debug for SelectSelector<T> {
 }
 
 /// A clamped timeout as the `timespec` rustix takes.
+#[inline]
 fn timespec(timeout: Duration) -> Timespec {
     Timespec {
         // Clamped to 10^8 s, so it fits every `time_t`.
