@@ -9,8 +9,8 @@ use std::time::Duration;
 use rustix::event::{poll, Nsecs, PollFd, PollFlags, Secs, Timespec};
 use rustix::io::Errno;
 use selectors_core::{
-    push_ready, timeout, Error, Events, FileObject, Ready, Result, Selector, SelectorKey,
-    SelectorMap, WakePipe, Waker,
+    push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap,
+    WakePipe, Waker,
 };
 
 /// A selector on `poll(2)`: Python's `selectors.PollSelector`.
@@ -55,6 +55,45 @@ impl<T> PollSelector<T> {
     #[inline]
     fn base(&self) -> usize {
         usize::from(self.wake.is_some())
+    }
+
+    /// Reports the `n` entries the last `poll` marked, draining the waker
+    /// if it is one of them. Out of line, so the idle poll stays small.
+    #[inline(never)]
+    fn collect(&self, n: usize, ready: &mut Vec<Ready<T>>) -> Result<usize>
+    where
+        T: Clone,
+    {
+        let mut left = n;
+        let base = self.base();
+        if let Some((pipe, _)) = &self.wake {
+            if !self.fds[0].revents().is_empty() {
+                left -= 1;
+                pipe.drain().map_err(|e| Error::os("read", pipe.fd(), e))?;
+            }
+        }
+        // `poll` counts the entries with a nonzero `revents`; stop after the
+        // last one instead of walking the whole array.
+        for (pos, entry) in self.fds[base..].iter().enumerate() {
+            if left == 0 {
+                break;
+            }
+            let revents = entry.revents();
+            if revents.is_empty() {
+                continue;
+            }
+            left -= 1;
+            let key = self.map.at(pos);
+            let readable = revents.contains(PollFlags::IN);
+            let writable = revents.contains(PollFlags::OUT);
+            let other = !(revents - (PollFlags::IN | PollFlags::OUT)).is_empty();
+            push_ready(
+                ready,
+                key,
+                Events::ready(key.events, readable, writable, other),
+            );
+        }
+        Ok(ready.len())
     }
 
     /// Heap bytes this selector holds (map and `pollfd` array), for memory
@@ -152,46 +191,17 @@ impl<T> Selector<T> for PollSelector<T> {
     where
         T: Clone,
     {
-        let timeout = timeout::clamp(timeout).map(timespec);
+        let timeout = timeout.map(timespec);
         let result = poll(&mut self.fds, timeout.as_ref());
         ready.clear();
-        let mut left = match result {
+        match result {
             // Nothing ready (the idle poll): no array to walk.
-            Ok(0) => return Ok(0),
-            Ok(n) => n,
+            Ok(0) => Ok(0),
+            Ok(n) => self.collect(n, ready),
             // A signal: return empty, as the spec says (CPython would retry).
-            Err(Errno::INTR) => return Ok(0),
-            Err(err) => return Err(Error::os_general("poll", err)),
-        };
-        let base = self.base();
-        if let Some((pipe, _)) = &self.wake {
-            if !self.fds[0].revents().is_empty() {
-                left -= 1;
-                pipe.drain().map_err(|e| Error::os("read", pipe.fd(), e))?;
-            }
+            Err(Errno::INTR) => Ok(0),
+            Err(err) => Err(Error::os_general("poll", err)),
         }
-        // `poll` counts the entries with a nonzero `revents`; stop after the
-        // last one instead of walking the whole array.
-        for (pos, entry) in self.fds[base..].iter().enumerate() {
-            if left == 0 {
-                break;
-            }
-            let revents = entry.revents();
-            if revents.is_empty() {
-                continue;
-            }
-            left -= 1;
-            let key = self.map.at(pos);
-            let readable = revents.contains(PollFlags::IN);
-            let writable = revents.contains(PollFlags::OUT);
-            let other = !(revents - (PollFlags::IN | PollFlags::OUT)).is_empty();
-            push_ready(
-                ready,
-                key,
-                Events::ready(key.events, readable, writable, other),
-            );
-        }
-        Ok(ready.len())
     }
 
     fn waker(&mut self) -> io::Result<Waker> {
@@ -258,7 +268,7 @@ fn pollfd(fd: RawFd, events: Events) -> PollFd<'static> {
     target_os = "haiku",
     target_os = "hurd",
 ))]
-const MAX_POLL_TIMEOUT: Duration = timeout::MAX_TIMEOUT;
+const MAX_POLL_TIMEOUT: Duration = selectors_core::timeout::MAX_TIMEOUT;
 #[cfg(not(any(
     target_os = "linux",
     target_os = "android",
