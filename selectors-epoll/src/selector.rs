@@ -361,7 +361,7 @@ impl<T: fmt::Debug> fmt::Debug for EpollSelector<T> {
 /// Whether one `epoll_pwait` waits exactly `timeout`: forever, or whole
 /// milliseconds well within its `int` (longer ones take the careful path).
 #[inline]
-fn is_one_plain_wait(timeout: Option<Duration>) -> bool {
+pub(crate) fn is_one_plain_wait(timeout: Option<Duration>) -> bool {
     timeout.map_or(true, |t| {
         t.as_secs() < MAX_WAIT.as_secs() && is_whole_millis(t)
     })

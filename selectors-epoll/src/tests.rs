@@ -12,7 +12,7 @@ use rustix::event::epoll::{self, EventFlags};
 use rustix::io::{Errno, FdFlags};
 use selectors_core::{Error, Events, Selector};
 
-use crate::selector::readiness;
+use crate::selector::{is_one_plain_wait, readiness};
 use crate::EpollSelector;
 
 /// A socket moved to a number at or above `min`, far above what other tests
@@ -421,4 +421,29 @@ fn sub_millisecond_timeouts_use_epoll_pwait2_or_round_up() {
         assert!(start.elapsed() >= Duration::from_millis(1));
     }
     PWAIT2_STATE.store(state, Ordering::Relaxed);
+}
+
+#[test]
+fn only_whole_milliseconds_within_one_wait_take_the_hot_path() {
+    let ms = Duration::from_millis;
+    for plain in [
+        None,
+        Some(Duration::ZERO),
+        Some(ms(5)),
+        Some(ms(2_147_482_999)),
+    ] {
+        assert!(is_one_plain_wait(plain), "{plain:?}");
+    }
+    // A fraction of a millisecond needs epoll_pwait2; more than an `int` of
+    // milliseconds (or just below it: the check is by whole seconds) needs
+    // several waits.
+    for careful in [
+        Some(Duration::from_micros(300)),
+        Some(ms(5) + Duration::from_nanos(1)),
+        Some(ms(i32::MAX as u64)),
+        Some(ms(i32::MAX as u64 + 1)),
+        Some(Duration::MAX),
+    ] {
+        assert!(!is_one_plain_wait(careful), "{careful:?}");
+    }
 }
