@@ -135,18 +135,43 @@ fn orphans_filling_the_buffer_do_not_hide_live_fds() {
     }
 }
 
-#[test]
-fn blocking_select_waits_on_after_dropping_an_orphan() {
-    let mut sel = EpollSelector::new().unwrap();
-    let (mut a, mut old_peer) = high_socket(7200);
+/// An orphan in `sel`'s interest list, readable: a socket at or above `min`
+/// registered as "old", its description kept alive by a dup while the number
+/// is reopened on a new socket, unregistered and registered again as "new".
+/// Holds every fd involved open; `new_peer` writes to the new registration.
+struct Orphan {
+    _fd: OwnedFd,
+    _dup: OwnedFd,
+    _old_peer: UnixStream,
+    _new: UnixStream,
+    new_peer: UnixStream,
+}
+
+fn orphan_under_new_registration(sel: &mut EpollSelector<&'static str>, min: RawFd) -> Orphan {
+    let (mut a, mut old_peer) = high_socket(min);
     let fd = a.as_raw_fd();
     sel.register(fd, Events::READ, "old").unwrap();
-    let _dup = rustix::io::dup(&a).unwrap();
-    let (new, mut new_peer) = UnixStream::pair().unwrap();
+    let dup = rustix::io::dup(&a).unwrap();
+    let (new, new_peer) = UnixStream::pair().unwrap();
     rustix::io::dup2(&new, &mut a).unwrap();
     sel.unregister(fd).unwrap();
     sel.register(fd, Events::READ, "new").unwrap();
     old_peer.write_all(b"stale").unwrap();
+    Orphan {
+        _fd: a,
+        _dup: dup,
+        _old_peer: old_peer,
+        _new: new,
+        new_peer,
+    }
+}
+
+#[test]
+fn blocking_select_waits_on_after_dropping_an_orphan() {
+    let mut sel = EpollSelector::new().unwrap();
+    let orphan = orphan_under_new_registration(&mut sel, 7200);
+    // A partial move: the rest of `orphan` stays open until the end.
+    let mut new_peer = orphan.new_peer;
 
     let writer = thread::spawn(move || {
         thread::sleep(Duration::from_millis(50));
@@ -342,15 +367,7 @@ fn waker_survives_an_orphan_rebuild() {
         };
         // Make an orphan (as in the test above), so the next select rebuilds
         // the interest list in a fresh epoll instance.
-        let (mut a, mut old_peer) = high_socket(7300 + 100 * RawFd::from(pipe));
-        let fd = a.as_raw_fd();
-        sel.register(fd, Events::READ, "old").unwrap();
-        let _dup = rustix::io::dup(&a).unwrap();
-        let (new, _new_peer) = UnixStream::pair().unwrap();
-        rustix::io::dup2(&new, &mut a).unwrap();
-        sel.unregister(fd).unwrap();
-        sel.register(fd, Events::READ, "new").unwrap();
-        old_peer.write_all(b"stale").unwrap();
+        let _orphan = orphan_under_new_registration(&mut sel, 7300 + 100 * RawFd::from(pipe));
         assert_eq!(sel.select(Some(Duration::ZERO)).unwrap(), []);
 
         // The fresh instance watches the waker too.
@@ -362,15 +379,7 @@ fn waker_survives_an_orphan_rebuild() {
 fn woken_blocking_select_returns_even_with_orphans() {
     let mut sel = EpollSelector::new().unwrap();
     let waker = sel.waker().unwrap();
-    let (mut a, mut old_peer) = high_socket(7500);
-    let fd = a.as_raw_fd();
-    sel.register(fd, Events::READ, "old").unwrap();
-    let _dup = rustix::io::dup(&a).unwrap();
-    let (new, _new_peer) = UnixStream::pair().unwrap();
-    rustix::io::dup2(&new, &mut a).unwrap();
-    sel.unregister(fd).unwrap();
-    sel.register(fd, Events::READ, "new").unwrap();
-    old_peer.write_all(b"stale").unwrap();
+    let _orphan = orphan_under_new_registration(&mut sel, 7500);
     // Orphan and wake in one wait: the wake ends the blocking select.
     waker.wake().unwrap();
     assert_eq!(sel.select(None).unwrap(), []);
