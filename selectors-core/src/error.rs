@@ -3,7 +3,8 @@
 use std::error::Error as StdError;
 use std::fmt;
 use std::io;
-use std::os::unix::io::RawFd;
+
+use crate::RawFd;
 
 /// The result type of every selector operation.
 pub type Result<T> = std::result::Result<T, Error>;
@@ -25,7 +26,12 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// use std::io;
 ///
 /// let err = Error::AlreadyRegistered { fd: 7 };
-/// assert_eq!(err.to_string(), "fd 7 is already registered");
+/// assert_eq!(
+///     err.to_string(),
+///     "fd 7 is already registered (if the file registered under it was \
+///      closed without `unregister`, the number was reused: unregister before \
+///      closing)"
+/// );
 /// let io: io::Error = err.into();
 /// assert_eq!(io.kind(), io::ErrorKind::AlreadyExists);
 /// ```
@@ -37,13 +43,21 @@ pub enum Error {
         /// The fd the mask was given for.
         fd: RawFd,
     },
-    /// The file descriptor is negative (Python: `ValueError`).
+    /// The file descriptor is negative (on Windows, `INVALID_SOCKET` or
+    /// beyond any handle value), or one no process can have on a backend
+    /// that sizes its memory by fd numbers (select: at or above the hard
+    /// `RLIMIT_NOFILE`) (Python: `ValueError`).
     InvalidFd {
         /// The offending number.
         fd: RawFd,
     },
     /// The fd is registered already, perhaps through another object
     /// (Python: `KeyError`).
+    ///
+    /// The usual cause when the program never registered this file twice:
+    /// a file was closed without [`unregister`](crate::Selector::unregister)
+    /// and the OS gave its number to a new file, which is then refused. The
+    /// message says so.
     AlreadyRegistered {
         /// The fd.
         fd: RawFd,
@@ -65,8 +79,9 @@ pub enum Error {
 }
 
 impl Error {
-    /// An OS error from `op` on `fd`.
-    pub fn os(op: &'static str, fd: RawFd, source: impl Into<io::Error>) -> Error {
+    /// An OS error from `op` on `fd` (the tests' shorthand).
+    #[cfg(test)]
+    pub(crate) fn os(op: &'static str, fd: RawFd, source: impl Into<io::Error>) -> Error {
         Error::Os {
             fd: Some(fd),
             op,
@@ -75,7 +90,8 @@ impl Error {
     }
 
     /// An OS error from `op` that concerns the selector as a whole.
-    pub fn os_general(op: &'static str, source: impl Into<io::Error>) -> Error {
+    #[cfg(test)]
+    pub(crate) fn os_general(op: &'static str, source: impl Into<io::Error>) -> Error {
         Error::Os {
             fd: None,
             op,
@@ -123,7 +139,12 @@ impl fmt::Display for Error {
                 )
             }
             Error::InvalidFd { fd } => write!(f, "invalid file descriptor: {fd}"),
-            Error::AlreadyRegistered { fd } => write!(f, "fd {fd} is already registered"),
+            Error::AlreadyRegistered { fd } => write!(
+                f,
+                "fd {fd} is already registered (if the file registered under it was \
+                 closed without `unregister`, the number was reused: unregister before \
+                 closing)"
+            ),
             Error::NotRegistered { fd } => write!(f, "fd {fd} is not registered"),
             Error::Os {
                 fd: Some(fd),
@@ -148,12 +169,32 @@ impl StdError for Error {
     }
 }
 
-/// Keeps the [`io::ErrorKind`] (see the table on [`Error`]) and the message
-/// that names the fd; the original [`Error`] is reachable through
-/// [`io::Error::get_ref`].
+/// Keeps the [`io::ErrorKind`] (see the table on [`Error`]).
+///
+/// An [`Error::Os`] with an errno becomes the kernel's own error, so that
+/// [`raw_os_error`](io::Error::raw_os_error) still returns the errno (what
+/// code that tells `EPERM` from `EMFILE` looks at); its message is then the
+/// kernel's (`"Operation not permitted (os error 1)"`), without the fd and
+/// the call: keep the [`Error`] where you need them. Every other error
+/// keeps the message that names the fd, and the original [`Error`] is
+/// reachable through [`io::Error::get_ref`].
+///
+/// ```
+/// use selectors_core::Error;
+/// use std::io;
+///
+/// let source = io::Error::from_raw_os_error(1);
+/// let err = Error::Os { fd: Some(3), op: "epoll_wait", source };
+/// let io: io::Error = err.into();
+/// assert_eq!(io.raw_os_error(), Some(1));
+/// assert_eq!(io.kind(), io::ErrorKind::PermissionDenied);
+/// ```
 impl From<Error> for io::Error {
     fn from(err: Error) -> io::Error {
-        io::Error::new(err.kind(), err)
+        match err {
+            Error::Os { source, .. } if source.raw_os_error().is_some() => source,
+            err => io::Error::new(err.kind(), err),
+        }
     }
 }
 
@@ -161,11 +202,20 @@ impl From<Error> for io::Error {
 mod tests {
     use super::*;
 
+    /// An error number whose kind is `PermissionDenied`: `EPERM`, or on
+    /// Windows `ERROR_ACCESS_DENIED`.
+    const DENIED: i32 = if cfg!(windows) { 5 } else { 1 };
+
     #[test]
     fn kinds_match_python_exceptions() {
         let cases = [
             (Error::InvalidEvents { fd: 3 }, io::ErrorKind::InvalidInput),
-            (Error::InvalidFd { fd: -1 }, io::ErrorKind::InvalidInput),
+            (
+                Error::InvalidFd {
+                    fd: crate::raw::INVALID,
+                },
+                io::ErrorKind::InvalidInput,
+            ),
             (
                 Error::AlreadyRegistered { fd: 3 },
                 io::ErrorKind::AlreadyExists,
@@ -175,7 +225,7 @@ mod tests {
                 Error::os(
                     "epoll_ctl(EPOLL_CTL_ADD)",
                     3,
-                    io::Error::from_raw_os_error(1),
+                    io::Error::from_raw_os_error(DENIED),
                 ),
                 io::ErrorKind::PermissionDenied,
             ),
@@ -183,11 +233,30 @@ mod tests {
         for (err, kind) in cases {
             assert_eq!(err.kind(), kind);
             let msg = err.to_string();
+            let errno = err.raw_os_error();
             let io: io::Error = err.into();
             assert_eq!(io.kind(), kind);
-            assert_eq!(io.to_string(), msg);
-            assert!(io.get_ref().unwrap().downcast_ref::<Error>().is_some());
+            assert_eq!(io.raw_os_error(), errno);
+            if errno.is_none() {
+                assert_eq!(io.to_string(), msg);
+                assert!(io.get_ref().unwrap().downcast_ref::<Error>().is_some());
+            }
         }
+    }
+
+    /// Issue 12, defect 8: the errno survived only inside the custom
+    /// error, so `AnySelector` could not tell a sandbox's refusal (`EPERM`,
+    /// `ENOSYS`) from any other failure.
+    #[test]
+    fn conversion_keeps_the_errno() {
+        for errno in [1, 38, 24] {
+            let err = Error::os_general("epoll_wait", io::Error::from_raw_os_error(errno));
+            assert_eq!(io::Error::from(err).raw_os_error(), Some(errno));
+        }
+        let err = Error::os("read", 4, io::Error::new(io::ErrorKind::Other, "no errno"));
+        let io = io::Error::from(err);
+        assert_eq!(io.raw_os_error(), None);
+        assert_eq!(io.to_string(), "read on fd 4 failed: no errno");
     }
 
     #[test]
@@ -195,7 +264,7 @@ mod tests {
         let err = Error::os(
             "epoll_ctl(EPOLL_CTL_ADD)",
             9,
-            io::Error::from_raw_os_error(1),
+            io::Error::from_raw_os_error(DENIED),
         );
         let msg = err.to_string();
         assert!(
@@ -203,11 +272,11 @@ mod tests {
             "{msg}"
         );
         assert_eq!(err.fd(), Some(9));
-        assert_eq!(err.raw_os_error(), Some(1));
+        assert_eq!(err.raw_os_error(), Some(DENIED));
         assert!(err.source().is_some());
         assert_eq!(
-            Error::InvalidFd { fd: -5 }.to_string(),
-            "invalid file descriptor: -5"
+            Error::InvalidFd { fd: 5 }.to_string(),
+            "invalid file descriptor: 5"
         );
         assert!(Error::InvalidEvents { fd: 4 }.to_string().contains("fd 4"));
         assert_eq!(

@@ -88,23 +88,15 @@ impl Events {
     }
 
     /// The events a backend reports for one fd, from what the kernel said,
-    /// masked by what the fd was registered for.
-    ///
-    /// `other` is any condition besides plain readability and writability
-    /// (error, hang-up, invalid fd, urgent data). Like CPython, such a
-    /// condition counts as both READ and WRITE, so whoever waits on the fd
-    /// wakes up and meets the condition in its next read or write.
-    ///
-    /// ```
-    /// use selectors_core::Events;
-    ///
-    /// // A hang-up wakes a reader...
-    /// assert_eq!(Events::ready(Events::READ, false, false, true), Events::READ);
-    /// // ...and a write-only registration never hears of readability.
-    /// assert_eq!(Events::ready(Events::WRITE, true, false, false), Events::EMPTY);
-    /// ```
+    /// masked by what the fd was registered for: `other` counts as both
+    /// READ and WRITE (see [`backend::readiness`](crate::backend::readiness)).
     #[inline]
-    pub const fn ready(registered: Events, readable: bool, writable: bool, other: bool) -> Events {
+    pub(crate) const fn ready(
+        registered: Events,
+        readable: bool,
+        writable: bool,
+        other: bool,
+    ) -> Events {
         let read = if readable || other { Events::READ.0 } else { 0 };
         let write = if writable || other {
             Events::WRITE.0

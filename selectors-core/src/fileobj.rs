@@ -1,15 +1,19 @@
 //! What can be registered: Python's "file object".
 
-use std::os::unix::io::{AsRawFd, BorrowedFd, RawFd};
+use crate::raw::{raw_of, AsRaw, Borrowed};
+use crate::RawFd;
 
 /// Anything that names a file descriptor: Python's "file object" (an integer
 /// fd or an object with a `fileno()` method).
 ///
-/// Implemented for a raw fd ([`RawFd`]), for [`BorrowedFd`], and for a
-/// reference to anything that is [`AsRawFd`]: `&TcpStream`, `&UnixStream`,
-/// `&File`, `&OwnedFd`, `&ChildStdout`, and so on. The selector only records
-/// the number; it never takes ownership of the object, so the caller keeps it
-/// alive and must unregister before closing it (as the spec says).
+/// Implemented for a raw fd ([`RawFd`]), for `BorrowedFd`, and for a
+/// reference to anything that is `AsRawFd`: `&TcpStream`, `&UnixStream`,
+/// `&File`, `&OwnedFd`, `&ChildStdout`, and so on. On Windows, where only
+/// sockets can be registered, the same for a raw socket, `BorrowedSocket`
+/// and `&T: AsRawSocket` (`&TcpStream`, `&UdpSocket`, `&OwnedSocket`).
+/// The selector only records the number; it never takes ownership of the
+/// object, so the caller keeps it alive and must unregister before closing
+/// it (as the spec says).
 ///
 /// ```
 /// use selectors_core::FileObject;
@@ -32,31 +36,31 @@ impl FileObject for RawFd {
     }
 }
 
-impl FileObject for BorrowedFd<'_> {
+impl FileObject for Borrowed<'_> {
     #[inline]
     fn fileno(&self) -> RawFd {
-        self.as_raw_fd()
+        raw_of(self)
     }
 }
 
-impl<T: AsRawFd + ?Sized> FileObject for &T {
+impl<T: AsRaw + ?Sized> FileObject for &T {
     #[inline]
     fn fileno(&self) -> RawFd {
-        (**self).as_raw_fd()
+        raw_of(*self)
     }
 }
 
-impl<T: AsRawFd + ?Sized> FileObject for &mut T {
+impl<T: AsRaw + ?Sized> FileObject for &mut T {
     #[inline]
     fn fileno(&self) -> RawFd {
-        (**self).as_raw_fd()
+        raw_of(*self)
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
-    use std::os::unix::io::AsFd;
+    use std::os::unix::io::{AsFd, AsRawFd};
     use std::os::unix::net::UnixStream;
 
     #[test]
@@ -72,5 +76,29 @@ mod tests {
         assert_eq!(fd_of(&mut a), fd);
         let owned = std::os::unix::io::OwnedFd::from(a);
         assert_eq!((&owned).fileno(), fd);
+    }
+}
+
+#[cfg(all(test, windows))]
+mod tests {
+    use super::*;
+    use std::net::{TcpListener, TcpStream};
+    use std::os::windows::io::{AsRawSocket, AsSocket, OwnedSocket};
+
+    #[test]
+    fn every_form_names_the_same_socket() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut a = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let s = a.as_raw_socket();
+        assert_eq!(s.fileno(), s);
+        assert_eq!((&a).fileno(), s);
+        assert_eq!(a.as_socket().fileno(), s);
+        fn socket_of<F: FileObject>(f: F) -> RawFd {
+            f.fileno()
+        }
+        assert_eq!(socket_of(&mut a), s);
+        let owned = OwnedSocket::from(a);
+        assert_eq!((&owned).fileno(), s);
+        assert_eq!((&listener).fileno(), listener.as_raw_socket());
     }
 }

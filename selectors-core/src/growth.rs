@@ -13,7 +13,7 @@
 /// ```
 /// let mut v: Vec<u32> = Vec::new();
 /// for i in 0..10_000 {
-///     selectors_core::reserve_lean(&mut v, i + 1);
+///     selectors_core::backend::reserve_lean(&mut v, i + 1);
 ///     v.push(i as u32);
 /// }
 /// assert!(v.capacity() <= 10_000 + 10_000 / 8);

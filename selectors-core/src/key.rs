@@ -1,8 +1,6 @@
 //! `SelectorKey`: one registration.
 
-use std::os::unix::io::RawFd;
-
-use crate::Events;
+use crate::{Events, RawFd};
 
 /// One registration: the fd, the events it waits for, and the caller's data.
 ///

@@ -1,6 +1,7 @@
 //! `ReadyMerger`: one `select` entry per fd when the kernel reports several.
 
-use crate::{Events, Ready, SelectorMap};
+use crate::backend::Collect;
+use crate::{Events, SelectorMap};
 
 /// Merges the separate kernel events a backend receives about one fd into a
 /// single `(key, events)` entry, as every `select` must report (CPython
@@ -10,24 +11,10 @@ use crate::{Events, Ready, SelectorMap};
 /// no particular order. The merger remembers, per key position in the
 /// [`SelectorMap`], where that key's entry went in the output during the
 /// current round, so merging costs O(1) per kernel event, needs no clearing
-/// between rounds and allocates only when the map grew.
-///
-/// ```
-/// use selectors_core::{Events, ReadyMerger, SelectorMap};
-///
-/// let mut map = SelectorMap::new();
-/// map.insert(7, Events::ALL, "seven");
-/// let mut merger = ReadyMerger::new();
-/// let mut ready = Vec::new();
-///
-/// merger.start(&map, &mut ready);
-/// let pos = map.position(7).unwrap();
-/// merger.add(&map, &mut ready, pos, Events::WRITE);
-/// merger.add(&map, &mut ready, pos, Events::READ);
-/// assert_eq!(ready, [(map[7], Events::ALL)]);
-/// ```
+/// between rounds and allocates only when the map grew. The engine uses it
+/// for adapters that [split events](crate::backend::Adapter::SPLITS_EVENTS).
 #[derive(Clone, Debug, Default)]
-pub struct ReadyMerger {
+pub(crate) struct ReadyMerger {
     /// Per key position: (round, index in the output) of its entry.
     marks: Vec<(u32, u32)>,
     /// The current round; marks of other rounds are stale. Never 0, so a
@@ -37,7 +24,7 @@ pub struct ReadyMerger {
 
 impl ReadyMerger {
     /// A merger with no memory yet.
-    pub const fn new() -> Self {
+    pub(crate) const fn new() -> Self {
         ReadyMerger {
             marks: Vec::new(),
             round: 0,
@@ -46,7 +33,7 @@ impl ReadyMerger {
 
     /// Starts merging one `select`'s events: clears `out` and forgets the
     /// previous round.
-    pub fn start<T>(&mut self, map: &SelectorMap<T>, out: &mut Vec<Ready<T>>) {
+    pub(crate) fn start<T, C: Collect<T>>(&mut self, map: &SelectorMap<T>, out: &mut C) {
         out.clear();
         self.round = self.round.wrapping_add(1);
         if self.round == 0 {
@@ -67,10 +54,10 @@ impl ReadyMerger {
     ///
     /// If `position` is not a position of `map`, or `map` grew since
     /// [`start`](Self::start).
-    pub fn add<T: Clone>(
+    pub(crate) fn add<T, C: Collect<T>>(
         &mut self,
         map: &SelectorMap<T>,
-        out: &mut Vec<Ready<T>>,
+        out: &mut C,
         position: usize,
         events: Events,
     ) {
@@ -79,15 +66,15 @@ impl ReadyMerger {
         }
         let mark = &mut self.marks[position];
         if mark.0 == self.round {
-            out[mark.1 as usize].1 |= events;
+            out.merge(mark.1 as usize, events);
         } else {
-            *mark = (self.round, out.len() as u32);
-            out.push((map.at(position).clone(), events));
+            *mark = (self.round, out.count() as u32);
+            out.push(map, position, events);
         }
     }
 
     /// Heap bytes this merger holds, for memory accounting.
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         self.marks.capacity() * std::mem::size_of::<(u32, u32)>()
     }
 }
@@ -95,6 +82,7 @@ impl ReadyMerger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Ready;
 
     #[test]
     fn one_entry_per_fd_whatever_the_order() {
@@ -124,7 +112,7 @@ mod tests {
         let mut map = SelectorMap::new();
         map.insert(1, Events::ALL, ());
         let mut merger = ReadyMerger::new();
-        let mut out = Vec::new();
+        let mut out: Vec<Ready<()>> = Vec::new();
         merger.start(&map, &mut out);
         merger.add(&map, &mut out, 0, Events::READ);
         merger.round = u32::MAX;

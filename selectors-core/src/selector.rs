@@ -3,7 +3,7 @@
 use std::io;
 use std::time::Duration;
 
-use crate::{Events, FileObject, Result, SelectorKey, SelectorMap, Waker};
+use crate::{Event, Events, FileObject, Result, SelectorKey, SelectorMap, Waker};
 
 /// What one `select` returns: a key and the events ready on its fd.
 pub type Ready<T> = (SelectorKey<T>, Events);
@@ -15,7 +15,12 @@ pub type Ready<T> = (SelectorKey<T>, Events);
 /// `KqueueSelector`) implements it with the same semantics; one conformance
 /// suite checks them all. Results of [`select`](Self::select) are owned
 /// copies of the keys, so a handler may register, modify and unregister while
-/// it walks them, as in Python.
+/// it walks them, as in Python; that needs `T: Clone`, and clones each ready
+/// key's data. For any `T`, and without cloning,
+/// [`select_events`](Self::select_events) reports small `Copy` [`Event`]s
+/// that reach the data through the selector ([`data`](Self::data),
+/// [`data_mut`](Self::data_mut), [`key`](Self::key)) while their
+/// registration lasts.
 ///
 /// A generic function runs on any backend:
 ///
@@ -30,14 +35,17 @@ pub type Ready<T> = (SelectorKey<T>, Events);
 ///     ready.into_iter().find(|(_, ev)| ev.is_readable()).map(|(key, _)| key.data)
 /// }
 /// # let _ = first_readable::<NeverSelector>;
-/// # struct NeverSelector(selectors_core::SelectorMap<&'static str>);
-/// # impl Selector<&'static str> for NeverSelector {
-/// #     fn register<F: selectors_core::FileObject>(&mut self, f: F, e: Events, d: &'static str) -> selectors_core::Result<&selectors_core::SelectorKey<&'static str>> { let fd = f.fileno(); self.0.check_vacant(fd, e)?; Ok(self.0.insert(fd, e, d)) }
-/// #     fn unregister<F: selectors_core::FileObject>(&mut self, f: F) -> selectors_core::Result<selectors_core::SelectorKey<&'static str>> { let fd = f.fileno(); self.0.key(fd)?; Ok(self.0.remove(fd).unwrap().0) }
-/// #     fn modify<F: selectors_core::FileObject>(&mut self, f: F, e: Events, d: &'static str) -> selectors_core::Result<&selectors_core::SelectorKey<&'static str>> { let fd = f.fileno(); self.0.check_modify(fd, e)?; Ok(self.0.update(fd, e, d)) }
-/// #     fn select_into(&mut self, _: Option<Duration>, out: &mut Vec<selectors_core::Ready<&'static str>>) -> selectors_core::Result<usize> { out.clear(); Ok(0) }
-/// #     fn get_map(&self) -> &selectors_core::SelectorMap<&'static str> { &self.0 }
-/// #     fn close(self) -> std::io::Result<()> { Ok(()) }
+/// # type NeverSelector = selectors_core::backend::Engine<Null, &'static str>;
+/// # use selectors_core::backend::{Adapter, Collect, Refused, Sink, Slot};
+/// # #[derive(Debug)] struct Null;
+/// # impl Adapter for Null {
+/// #     const NAME: &'static str = "Null";
+/// #     fn open() -> std::io::Result<Self> { Ok(Null) }
+/// #     fn add(&mut self, _: Slot, _: Events) -> Result<(), Refused> { Ok(()) }
+/// #     fn modify(&mut self, _: Slot, _: Events, _: Events) -> Result<(), Refused> { Ok(()) }
+/// #     fn delete(&mut self, _: Slot, _: Events) -> Result<(), Refused> { Ok(()) }
+/// #     fn wait<T, C: Collect<T>>(&mut self, _: Option<Duration>, _: &mut Sink<'_, T, C>) -> Result<(), Refused> { Ok(()) }
+/// #     fn install_waker<T>(&mut self, _: &selectors_core::SelectorMap<T>) -> std::io::Result<(selectors_core::Waker, Option<selectors_core::RawFd>)> { Err(std::io::ErrorKind::Unsupported.into()) }
 /// # }
 /// ```
 pub trait Selector<T> {
@@ -47,7 +55,8 @@ pub trait Selector<T> {
     /// # Errors
     ///
     /// [`InvalidEvents`](crate::Error::InvalidEvents) if `events` is empty,
-    /// [`InvalidFd`](crate::Error::InvalidFd) if the fd is negative,
+    /// [`InvalidFd`](crate::Error::InvalidFd) if the fd is negative (on
+    /// Windows, not a possible socket),
     /// [`AlreadyRegistered`](crate::Error::AlreadyRegistered) if the fd is
     /// registered (through whatever object), [`Os`](crate::Error::Os) if the
     /// kernel refuses it. On error nothing is registered.
@@ -87,9 +96,26 @@ pub trait Selector<T> {
         data: T,
     ) -> Result<&SelectorKey<T>>;
 
+    /// Changes only the events of a registered `fileobj`, keeping its data:
+    /// Python's `modify(fileobj, events, key.data)`, without rebuilding or
+    /// cloning the data. The registration stays the same one, so the
+    /// [`Event`]s of the last [`select_events`](Self::select_events) still
+    /// find it. If `events` is unchanged, no system call is made.
+    ///
+    /// # Errors
+    ///
+    /// As [`modify`](Self::modify); after an [`Os`](crate::Error::Os)
+    /// error the fd is no longer registered and its data is dropped.
+    fn modify_events<F: FileObject>(
+        &mut self,
+        fileobj: F,
+        events: Events,
+    ) -> Result<&SelectorKey<T>>;
+
     /// Waits until a registered fd is ready or `timeout` expires, and fills
     /// `ready` (cleared first) with one `(key, events)` per ready fd; returns
-    /// how many.
+    /// how many. Each key is cloned, data included, hence `T: Clone`; see
+    /// [`select_events`](Self::select_events) for data that is not `Clone`.
     ///
     /// `None` blocks; `Some(Duration::ZERO)` only polls; a positive timeout
     /// waits at least that long. A signal makes it return early with nothing
@@ -122,6 +148,80 @@ pub trait Selector<T> {
         Ok(ready)
     }
 
+    /// Waits as [`select_into`](Self::select_into) does, and fills `events`
+    /// (cleared first) with one small `Copy` [`Event`] per ready fd: the fd,
+    /// what is ready, and which registration it is about; returns how many.
+    /// It works for every `T` (nothing is cloned) and, reusing `events`,
+    /// allocates nothing in steady state.
+    ///
+    /// `events` does not borrow the selector: while walking it, get each
+    /// event's data with [`data`](Self::data) / [`data_mut`](Self::data_mut)
+    /// (or its key with [`key`](Self::key)) and register, modify and
+    /// unregister freely. An event whose registration was unregistered
+    /// since the select gets `None`, even if its fd's number was reused by
+    /// a new registration meanwhile: a stale event never reaches the wrong
+    /// connection.
+    ///
+    /// ```
+    /// use selectors_core::{Event, Selector};
+    /// use std::io::{self, Read};
+    /// use std::os::unix::net::UnixStream;
+    ///
+    /// // The data need not be Clone: here it is the socket itself.
+    /// fn serve<S: Selector<UnixStream>>(sel: &mut S, events: &mut Vec<Event>) -> io::Result<()> {
+    ///     sel.select_events(None, events)?;
+    ///     for ev in events.iter() {
+    ///         let Some(sock) = sel.data_mut(ev) else { continue }; // gone: skip
+    ///         let mut buf = [0; 512];
+    ///         if sock.read(&mut buf)? == 0 {
+    ///             sel.unregister(ev.fd())?; // fine while walking
+    ///         }
+    ///     }
+    ///     Ok(())
+    /// }
+    /// # let _ = serve::<selectors_core::backend::Engine<Null, UnixStream>>;
+    /// # use selectors_core::backend::{Adapter, Collect, Refused, Sink, Slot};
+    /// # use selectors_core::Events;
+    /// # use std::time::Duration;
+    /// # #[derive(Debug)] struct Null;
+    /// # impl Adapter for Null {
+    /// #     const NAME: &'static str = "Null";
+    /// #     fn open() -> std::io::Result<Self> { Ok(Null) }
+    /// #     fn add(&mut self, _: Slot, _: Events) -> Result<(), Refused> { Ok(()) }
+    /// #     fn modify(&mut self, _: Slot, _: Events, _: Events) -> Result<(), Refused> { Ok(()) }
+    /// #     fn delete(&mut self, _: Slot, _: Events) -> Result<(), Refused> { Ok(()) }
+    /// #     fn is_gone(_: &std::io::Error) -> bool { false }
+    /// #     fn wait<T, C: Collect<T>>(&mut self, _: Option<Duration>, _: &mut Sink<'_, T, C>) -> Result<(), Refused> { Ok(()) }
+    /// #     fn install_waker<T>(&mut self, _: &selectors_core::SelectorMap<T>) -> std::io::Result<(selectors_core::Waker, Option<std::os::unix::io::RawFd>)> { Err(std::io::ErrorKind::Unsupported.into()) }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`select_into`](Self::select_into).
+    fn select_events(
+        &mut self,
+        timeout: Option<Duration>,
+        events: &mut Vec<Event>,
+    ) -> Result<usize>;
+
+    /// The key of the registration `event` is about, or `None` if it was
+    /// unregistered since that `select_events` (even if the fd's number is
+    /// registered again).
+    fn key(&self, event: &Event) -> Option<&SelectorKey<T>> {
+        self.get_map().key_of(event)
+    }
+
+    /// The data of the registration `event` is about, or `None` as for
+    /// [`key`](Self::key).
+    fn data(&self, event: &Event) -> Option<&T> {
+        self.key(event).map(|key| &key.data)
+    }
+
+    /// The data of the registration `event` is about, mutably, or `None`
+    /// as for [`key`](Self::key).
+    fn data_mut(&mut self, event: &Event) -> Option<&mut T>;
+
     /// The key of a registered `fileobj`.
     ///
     /// # Errors
@@ -151,6 +251,57 @@ pub trait Selector<T> {
         Err(io::Error::new(
             io::ErrorKind::Unsupported,
             "this selector cannot be woken from another thread",
+        ))
+    }
+
+    /// Gives the selector a clean start in a child process after `fork(2)`
+    /// (libev's `ev_loop_fork`): the kernel objects it shares with the
+    /// parent since the fork are replaced by new ones, built from the map,
+    /// so that what the child does no longer reaches the parent's selector
+    /// and the other way round. The map (registrations and data) is kept.
+    /// Call it in the child, before using the selector there; in any other
+    /// process it only costs the rebuild.
+    ///
+    /// What a child may do with an inherited selector without it:
+    ///
+    /// - `SelectSelector`, `PollSelector`: everything; they hold no kernel
+    ///   object, only their waker's socket pair is shared, so a wake in
+    ///   either process may end (and be drained by) a `select` in the other.
+    /// - `EpollSelector`: the epoll instances are the parent's. A `select`
+    ///   in the child sees the same events, and `register`, `modify` and
+    ///   `unregister` in the child change the *parent's* interest list (an
+    ///   `unregister` in the child removes the parent's registration, as in
+    ///   CPython); closing fds in the child changes nothing there.
+    /// - `KqueueSelector`: kqueues are not inherited (macOS, the BSDs):
+    ///   every call that reaches the kernel fails (`EBADF`) until this one.
+    ///
+    /// After it, a waker obtained before the fork no longer wakes this
+    /// selector (it wakes the parent's, if any): get a new one with
+    /// [`waker`](Self::waker). The fd of an epoll or kqueue selector
+    /// (`AsRawFd`) changes. A registration whose fd the child has closed
+    /// stays in the map, and its `unregister` succeeds.
+    ///
+    /// ```
+    /// use selectors_core::Selector;
+    ///
+    /// /// What a forked worker does first with the selector it inherited.
+    /// fn in_forked_child<S: Selector<u32>>(sel: &mut S) -> std::io::Result<()> {
+    ///     sel.after_fork_in_child()?;
+    ///     let _waker = sel.waker()?; // the old one wakes the parent
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If a new kernel object cannot be created (`EMFILE`, ...); the
+    /// selector is then as before. [`Unsupported`](io::ErrorKind::Unsupported)
+    /// from a selector that does not override it (the default, for
+    /// implementations outside this workspace).
+    fn after_fork_in_child(&mut self) -> io::Result<()> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this selector cannot be rebuilt after fork",
         ))
     }
 

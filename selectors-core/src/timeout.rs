@@ -1,26 +1,12 @@
-//! Turning a `select` timeout into what each system call takes.
+//! Turning a `select` timeout into what each system call takes
+//! (re-exported by `backend`).
 
 use std::time::Duration;
 
-/// The longest wait any backend asks the kernel for: 10⁸ seconds (about
+/// The longest wait the engine asks an adapter for: 10⁸ seconds (about
 /// three years). Longer timeouts are clamped to it, because `select(2)` and
 /// `kevent(2)` on Apple and the BSDs reject anything above with `EINVAL`.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(100_000_000);
-
-/// Clamps a timeout to [`MAX_TIMEOUT`]; `None` (block) stays `None`.
-///
-/// ```
-/// use selectors_core::timeout::{clamp, MAX_TIMEOUT};
-/// use std::time::Duration;
-///
-/// assert_eq!(clamp(Some(Duration::MAX)), Some(MAX_TIMEOUT));
-/// assert_eq!(clamp(Some(Duration::from_millis(5))), Some(Duration::from_millis(5)));
-/// assert_eq!(clamp(None), None);
-/// ```
-#[inline]
-pub fn clamp(timeout: Option<Duration>) -> Option<Duration> {
-    timeout.map(|t| t.min(MAX_TIMEOUT))
-}
 
 /// A timeout in whole milliseconds, rounded up, for `poll(2)` and
 /// `epoll_wait(2)`: `None` is -1 (block), zero stays 0, and any positive
@@ -28,7 +14,7 @@ pub fn clamp(timeout: Option<Duration>) -> Option<Duration> {
 /// `i32::MAX` milliseconds (about 24.8 days) are clamped to it.
 ///
 /// ```
-/// use selectors_core::timeout::millis_round_up;
+/// use selectors_core::backend::millis_round_up;
 /// use std::time::Duration;
 ///
 /// assert_eq!(millis_round_up(None), -1);
@@ -68,14 +54,5 @@ mod tests {
             millis_round_up(Some(Duration::from_secs(3_000_000))),
             i32::MAX
         );
-    }
-
-    #[test]
-    fn clamp_bounds_huge_timeouts() {
-        assert_eq!(
-            clamp(Some(Duration::from_secs(u64::MAX))),
-            Some(MAX_TIMEOUT)
-        );
-        assert_eq!(clamp(Some(Duration::ZERO)), Some(Duration::ZERO));
     }
 }

@@ -35,6 +35,11 @@ impl WaitBuffer {
         WaitBuffer(vec![EMPTY])
     }
 
+    /// Heap bytes held, for memory accounting.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<Event>()
+    }
+
     /// How many events one wait can return.
     pub(crate) fn capacity(&self) -> usize {
         self.0.len()
@@ -44,7 +49,7 @@ impl WaitBuffer {
     /// events, growing by an eighth (see `selectors_core::reserve_lean`).
     pub(crate) fn reserve_for(&mut self, registered: usize) {
         if registered > self.0.len() {
-            selectors_core::reserve_lean(&mut self.0, registered);
+            selectors_core::backend::reserve_lean(&mut self.0, registered);
             self.0.resize(self.0.capacity(), EMPTY);
         }
     }
@@ -65,7 +70,7 @@ impl WaitBuffer {
         epoll: impl AsFd,
         timeout: Option<Duration>,
     ) -> rustix::io::Result<usize> {
-        #[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+        #[cfg(epoll_pwait2)]
         if let Some(t) = timeout {
             if !is_whole_millis(t) {
                 if let Some(result) = pwait2::wait(epoll.as_fd(), &mut self.0, t) {
@@ -99,13 +104,14 @@ pub(crate) fn is_whole_millis(t: Duration) -> bool {
 }
 
 /// A timeout as rustix takes it; rustix rounds it up to whole milliseconds
-/// for `epoll_pwait`, so a positive timeout never becomes a busy poll.
+/// for `epoll_pwait`, so a positive timeout never becomes a busy poll. The
+/// caller keeps it within an `int` of milliseconds: it fits.
+#[inline]
 fn timespec(t: Duration) -> Timespec {
-    Timespec {
-        // The caller keeps it within an `int` of milliseconds: it fits.
-        tv_sec: t.as_secs() as _,
-        tv_nsec: t.subsec_nanos() as _,
-    }
+    Timespec::try_from(t).unwrap_or(Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    })
 }
 
 /// `epoll_pwait2(2)`, called directly: rustix only calls it when built for
@@ -118,7 +124,7 @@ fn timespec(t: Duration) -> Timespec {
 /// Only waits with a fraction of a millisecond make this call, so a program
 /// that never asks for one never issues it (a seccomp filter that *kills*
 /// on unknown system calls is then no concern for it).
-#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+#[cfg(epoll_pwait2)]
 mod pwait2 {
     use std::os::unix::io::{AsRawFd, BorrowedFd};
     use std::ptr;
@@ -199,8 +205,5 @@ mod pwait2 {
     }
 }
 
-#[cfg(all(
-    test,
-    all(target_os = "linux", any(target_env = "gnu", target_env = "musl"))
-))]
+#[cfg(all(test, epoll_pwait2))]
 pub(crate) use pwait2::{NO as PWAIT2_NO, STATE as PWAIT2_STATE, UNKNOWN as PWAIT2_UNKNOWN};

@@ -1,11 +1,11 @@
 #![cfg_attr(
-    any(target_os = "linux", target_os = "android"),
+    epoll,
     doc = "[`EpollSelector`]: Python's `selectors.EpollSelector`, on Linux's [`epoll(7)`]."
 )]
 #![cfg_attr(
-    not(any(target_os = "linux", target_os = "android")),
+    not(epoll),
     doc = "**Empty on this platform, which has no epoll** (Linux and Android only): \
-           use `selectors::DefaultSelector`, `selectors-kqueue` or `selectors-poll`.",
+           use `io_selectors::DefaultSelector`, `selectors-kqueue` or `selectors-poll`.",
     doc = "",
     doc = "What follows describes the crate on Linux.",
     allow(rustdoc::broken_intra_doc_links)
@@ -67,19 +67,19 @@
 //! [`epoll_ctl(2)`]: https://man7.org/linux/man-pages/man2/epoll_ctl.2.html
 //! [`epoll_wait(2)`]: https://man7.org/linux/man-pages/man2/epoll_wait.2.html
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(epoll)]
 mod buffer;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(epoll)]
 mod selector;
-#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+#[cfg(all(test, epoll))]
 mod tests;
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(epoll)]
 mod wake;
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub use selector::EpollSelector;
+#[cfg(epoll)]
+pub use selector::{Epoll, EpollSelector};
 
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(epoll)]
 static_assertions::assert_impl_all!(EpollSelector<()>: Send, Sync);
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(epoll)]
 static_assertions::assert_not_impl_any!(EpollSelector<std::rc::Rc<()>>: Send, Sync);

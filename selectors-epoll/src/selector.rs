@@ -1,18 +1,18 @@
-//! `EpollSelector`: the `Selector` trait on one epoll instance.
+//! `EpollSelector`: the engine on epoll. The adapter names each
+//! registration by fd and tag in the event data, and moves the interest
+//! list to a fresh epoll instance when a closed-but-duplicated fd leaves an
+//! orphan in it (ARCHITECTURE.md; libev's `ev_epoll.c` explains the traps).
 
-use std::fmt;
 use std::io;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 use rustix::io::Errno;
-use selectors_core::{
-    push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap, Waker,
-};
+use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot};
+use selectors_core::{Events, SelectorMap, Waker};
 
 use crate::buffer::{is_whole_millis, WaitBuffer};
-use crate::wake::WakeSource;
 
 /// The event data of the waker's fd. Registrations never have it: their tag
 /// (the high half) is never 0.
@@ -25,7 +25,9 @@ const WAKE_DATA: u64 = 0;
 /// seccomp filters.
 const MAX_WAIT: Duration = Duration::from_millis(i32::MAX as u64);
 
-/// Python's `selectors.EpollSelector`: a [`Selector`] on Linux's
+const ADD: &str = "epoll_ctl(EPOLL_CTL_ADD)";
+
+/// Python's `selectors.EpollSelector`: a [`Selector`](selectors_core::Selector) on Linux's
 /// [`epoll(7)`], generic over the data `T` attached to each registration.
 ///
 /// `select` costs one [`epoll_wait(2)`] whatever the number of registered
@@ -38,7 +40,7 @@ const MAX_WAIT: Duration = Duration::from_millis(i32::MAX as u64);
 /// probed on first use), so `select(Some(300 µs))` returns after about
 /// 300 µs rather than 1 ms; older kernels round up to whole milliseconds.
 ///
-/// Its [`waker`](Selector::waker) is an `eventfd(2)` in the interest list
+/// Its [`waker`](selectors_core::Selector::waker) is an `eventfd(2)` in the interest list
 /// (a socket pair where the kernel refuses eventfd).
 ///
 /// The selector is [`AsFd`] and [`AsRawFd`] (Python's `fileno()`): its epoll
@@ -55,9 +57,28 @@ const MAX_WAIT: Duration = Duration::from_millis(i32::MAX as u64);
 /// trick), and events whose tag is not that of the live registration are
 /// dropped, never reported. Such an orphan cannot be removed with
 /// `epoll_ctl` (the number now names another file), so the selector then
-/// rebuilds its interest list in a fresh epoll instance under the same fd
-/// number; the `select` that found it may return early with nothing, as on a
+/// moves its registrations to a fresh epoll instance and closes the old
+/// one; the `select` that found it may return early with nothing, as on a
 /// signal.
+///
+/// That is why a selector holds two epoll instances: its fd (the one
+/// [`AsFd`] gives, which never changes) watches only the instance that
+/// holds the registrations, which is the one replaced. A selector nested
+/// in another (its fd registered there) keeps being watched across the
+/// clean-up, and stays readable exactly while it has events. The fresh
+/// instance is reserved when an orphan may have been born (an `unregister`
+/// or failed `modify` of a closed fd), so the clean-up itself needs no new
+/// fd: it works when the process has none left (`EMFILE`). If none could
+/// be reserved nor created, the clean-up waits for a later `select`; a
+/// `select` whose wait succeeded always returns what it found.
+///
+/// # Fork
+///
+/// A child process shares the parent's epoll instances: its `register`,
+/// `modify` and `unregister` change the parent's interest list (an
+/// `unregister` in the child removes the parent's registration, as in
+/// CPython). [`after_fork_in_child`](selectors_core::Selector::after_fork_in_child) gives the
+/// child instances of its own, built from the map.
 ///
 /// # Example
 ///
@@ -86,276 +107,303 @@ const MAX_WAIT: Duration = Duration::from_millis(i32::MAX as u64);
 /// [`epoll(7)`]: https://man7.org/linux/man-pages/man7/epoll.7.html
 /// [`epoll_ctl(2)`]: https://man7.org/linux/man-pages/man2/epoll_ctl.2.html
 /// [`epoll_wait(2)`]: https://man7.org/linux/man-pages/man2/epoll_wait.2.html
-pub struct EpollSelector<T = ()> {
+pub type EpollSelector<T = ()> = Engine<Epoll, T>;
+
+/// The kernel adapter of [`EpollSelector`]: two epoll instances, a spare
+/// one, and the buffer one wait fills.
+pub struct Epoll {
+    /// The selector's fd: an epoll instance watching only `epoll`.
+    front: OwnedFd,
+    /// The interest list: registrations and the waker.
     epoll: OwnedFd,
-    map: SelectorMap<T>,
+    /// An empty epoll instance for the next clean-up, once one may be due.
+    spare: Option<OwnedFd>,
     buffer: WaitBuffer,
-    wake: Option<(WakeSource, Waker)>,
-}
-
-impl<T> EpollSelector<T> {
-    /// `epoll_create1(EPOLL_CLOEXEC)`—Creates an empty selector.
-    ///
-    /// # Errors
-    ///
-    /// If the kernel cannot create an epoll instance (`EMFILE`, `ENFILE`,
-    /// `ENOMEM`; `ENOSYS` or `EPERM` in some sandboxes).
-    ///
-    /// # References
-    ///  - [Linux]
-    ///
-    /// [Linux]: https://man7.org/linux/man-pages/man2/epoll_create1.2.html
-    pub fn new() -> io::Result<Self> {
-        Ok(EpollSelector {
-            epoll: epoll::create(CreateFlags::CLOEXEC)?,
-            map: SelectorMap::new(),
-            buffer: WaitBuffer::new(),
-            wake: None,
-        })
-    }
-
-    /// [`Selector::waker`] on the self-pipe, as where eventfd is refused.
+    /// Whether the last wait filled the buffer.
+    filled: bool,
+    /// The waker's fd, once there is one (watched with [`WAKE_DATA`]).
+    wake: Option<RawFd>,
+    /// Tests: make the waker a socket pair, as where eventfd is refused.
     #[cfg(test)]
-    pub(crate) fn pipe_waker(&mut self) -> io::Result<Waker> {
-        assert!(self.wake.is_none());
-        self.install_waker(WakeSource::pipe()?)
-    }
-
-    /// Adds the waker's fd to the interest list and keeps it.
-    fn install_waker(&mut self, (source, waker): (WakeSource, Waker)) -> io::Result<Waker> {
-        add_wake(self.epoll.as_fd(), source.fd())?;
-        self.buffer.reserve_for(self.map.len() + 1);
-        self.wake = Some((source, waker.clone()));
-        Ok(waker)
-    }
-
-    /// How many events one wait may return: one per registration, plus the
-    /// waker's.
-    fn wait_room(&self) -> usize {
-        self.map.len() + usize::from(self.wake.is_some())
-    }
-
-    /// Replaces the epoll instance with a fresh one holding exactly the
-    /// registrations of the map, under the same fd number, which drops any
-    /// orphaned file description from the interest list.
-    fn rebuild(&mut self) -> Result<()> {
-        let fresh = epoll::create(CreateFlags::CLOEXEC)
-            .map_err(|e| Error::os_general("epoll_create1", e))?;
-        for key in &self.map {
-            let tag = self.map.tag(key.fd).unwrap_or(0);
-            // Any error but exhaustion (EBADF, or EPERM for a number reused
-            // by a regular file) means the fd was closed behind our back:
-            // there is nothing left to watch, and `unregister` will still
-            // succeed. Out of memory or of `max_user_watches`: keep the old
-            // set and report it.
-            if let Err(e @ (Errno::NOMEM | Errno::NOSPC)) =
-                add(fresh.as_fd(), key.fd, key.events, tag)
-            {
-                return Err(Error::os("epoll_ctl(EPOLL_CTL_ADD)", key.fd, e));
-            }
-        }
-        if let Some((source, _)) = &self.wake {
-            add_wake(fresh.as_fd(), source.fd())
-                .map_err(|e| Error::os("epoll_ctl(EPOLL_CTL_ADD)", source.fd(), e))?;
-        }
-        replace_fd(&fresh, &mut self.epoll)
-    }
+    pub(crate) force_pipe: bool,
 }
 
-impl<T> EpollSelector<T> {
-    /// Everything of `select_into` but the idle poll: reports the `waited`
-    /// events the hot path's wait got, if any, then waits on as needed.
+impl Epoll {
+    /// Waits that need more than one plain `epoll_pwait`: fractions of a
+    /// millisecond (`epoll_pwait2`), and timeouts longer than one call,
+    /// waited out in steps while nothing is found.
     #[inline(never)]
-    fn select_slow(
+    fn wait_careful<T, C: Collect<T>>(
         &mut self,
         mut timeout: Option<Duration>,
-        ready: &mut Vec<Ready<T>>,
-        mut waited: Option<usize>,
-    ) -> Result<usize>
-    where
-        T: Clone,
-    {
+        sink: &mut Sink<'_, T, C>,
+    ) -> Result<(), Refused> {
         loop {
-            // One wait is at most MAX_WAIT (an `int` of milliseconds); the
-            // loop waits out the rest.
             let (wait, rest) = match timeout {
                 Some(t) if t > MAX_WAIT => (Some(MAX_WAIT), Some(t - MAX_WAIT)),
                 t => (t, None),
             };
-            let n = match waited.take() {
-                Some(n) => n,
-                None => match self.buffer.wait(&self.epoll, wait) {
-                    Ok(n) => n,
-                    Err(Errno::INTR) => return Ok(0),
-                    Err(e) => return Err(wait_failed(e)),
-                },
-            };
-            let Collected { orphans, woken } = collect(&self.map, self.buffer.events(n), ready);
-            if woken || orphans {
-                match self.recover(woken, orphans, !ready.is_empty(), timeout)? {
-                    Some(next) => timeout = next,
-                    None => return Ok(ready.len()),
-                }
-            } else if !ready.is_empty() || rest.is_none() {
-                return Ok(ready.len());
-            } else {
-                timeout = rest;
+            let n = self.buffer.wait(&self.epoll, wait).map_err(wait_failed)?;
+            self.collect(n, sink);
+            if sink.found() || rest.is_none() {
+                return Ok(());
             }
+            timeout = rest;
         }
     }
 
-    /// After a wait that saw the waker or an orphan: drains the one,
-    /// rebuilds without the other, and says what `select_into` does next:
-    /// return (`None`) or wait again for the given timeout.
-    #[cold]
-    fn recover(
-        &mut self,
-        woken: bool,
-        orphans: bool,
-        found: bool,
-        timeout: Option<Duration>,
-    ) -> Result<Option<Option<Duration>>> {
-        if woken {
-            if let Some((source, _)) = &self.wake {
-                source
-                    .drain()
-                    .map_err(|e| Error::os("read", source.fd(), e))?;
+    /// Hands the `n` events of the last wait to `sink`.
+    #[inline(never)]
+    fn collect<T, C: Collect<T>>(&mut self, n: usize, sink: &mut Sink<'_, T, C>) {
+        for &event in self.buffer.events(n) {
+            if event.data.u64() == WAKE_DATA {
+                sink.woken();
+                continue;
+            }
+            let (fd, tag) = decode(event.data);
+            if !sink.tagged(fd, tag, readiness(Events::ALL, event.flags)) {
+                // An orphan: see "Closed and reused fds" above.
+                sink.stale();
             }
         }
-        if orphans {
-            self.rebuild()?;
+        self.filled = n == self.buffer.capacity();
+    }
+
+    /// Reserves an empty epoll instance for a clean-up that may become due
+    /// (an orphan may have been born), while the process may still have a
+    /// fd for it; without one, the clean-up tries to create it.
+    #[cold]
+    fn reserve_spare(&mut self) {
+        if self.spare.is_none() {
+            self.spare = epoll::create(CreateFlags::CLOEXEC).ok();
         }
-        if woken || found {
-            return Ok(None);
+    }
+
+    /// Moves the registrations of `map` (and the waker) to a fresh epoll
+    /// instance, which the front then watches instead of the old one: that
+    /// drops any orphaned file description, and keeps the selector's own
+    /// fd, so an outer selector watching it notices nothing. Returns
+    /// whether it could be done now; if not, everything is as before.
+    #[cold]
+    fn rebuild<T>(&mut self, map: &SelectorMap<T>) -> bool {
+        let fresh = match self.spare.take() {
+            Some(spare) => spare,
+            None => match epoll::create(CreateFlags::CLOEXEC) {
+                Ok(fresh) => fresh,
+                Err(_) => return false,
+            },
+        };
+        for (slot, events) in backend::slots(map) {
+            // Any error but exhaustion (EBADF, or EPERM for a number reused
+            // by a regular file) means the fd was closed behind our back:
+            // there is nothing left to watch, and `unregister` will still
+            // succeed. Out of memory or of `max_user_watches`: keep the old
+            // list for now.
+            if let Err(Errno::NOMEM | Errno::NOSPC) = add(fresh.as_fd(), slot.fd, events, slot.tag)
+            {
+                return false;
+            }
         }
-        // Only orphans woke us. Blocking: wait again. Otherwise they may have
-        // filled the buffer and hidden live events; the rebuilt list has no
-        // orphan, so look once more without waiting rather than report
-        // nothing.
-        Ok(Some(timeout.map(|_| Duration::ZERO)))
+        if let Some(fd) = self.wake {
+            if add_wake(fresh.as_fd(), fd).is_err() {
+                return false;
+            }
+        }
+        if epoll::add(&self.front, &fresh, EventData::new_u64(0), EventFlags::IN).is_err() {
+            return false;
+        }
+        let old = std::mem::replace(&mut self.epoll, fresh);
+        let _ = epoll::delete(&self.front, &old);
+        drop(old);
+        // Closing `old` freed a number: take it for the next clean-up.
+        self.reserve_spare();
+        true
     }
 }
 
-impl<T> Selector<T> for EpollSelector<T> {
-    fn register<F: FileObject>(
-        &mut self,
-        fileobj: F,
-        events: Events,
-        data: T,
-    ) -> Result<&SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        self.map.check_vacant(fd, events)?;
-        // A new registration of this fd, so a new tag: see `get_tagged`.
-        let tag = self.map.next_tag();
-        add(self.epoll.as_fd(), fd, events, tag)
-            .map_err(|e| Error::os("epoll_ctl(EPOLL_CTL_ADD)", fd, e))?;
-        self.buffer.reserve_for(self.wait_room() + 1);
-        Ok(self.map.insert(fd, events, data))
+/// Two epoll instances: one that only watches another (the front, `AsFd`)
+/// lets the interest list be replaced under a fixed fd.
+fn open_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    let front = epoll::create(CreateFlags::CLOEXEC)?;
+    let inner = epoll::create(CreateFlags::CLOEXEC)?;
+    epoll::add(&front, &inner, EventData::new_u64(0), EventFlags::IN)?;
+    Ok((front, inner))
+}
+
+impl Adapter for Epoll {
+    const NAME: &'static str = "EpollSelector";
+
+    /// `epoll_create1(EPOLL_CLOEXEC)`, twice.
+    fn open() -> io::Result<Self> {
+        let (front, epoll) = open_pair()?;
+        Ok(Epoll {
+            front,
+            epoll,
+            spare: None,
+            buffer: WaitBuffer::new(),
+            filled: false,
+            wake: None,
+            #[cfg(test)]
+            force_pipe: false,
+        })
     }
 
-    fn unregister<F: FileObject>(&mut self, fileobj: F) -> Result<SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        self.map.key(fd)?;
-        match delete(self.epoll.as_fd(), fd) {
-            // EBADF: the fd was closed behind our back (the kernel dropped
-            // it, unless a dup keeps the description alive: then its events
-            // are orphans, filtered by tag). ENOENT: closed, and the number
-            // reused by a file we never added.
-            Ok(()) | Err(Errno::BADF) | Err(Errno::NOENT) => {}
-            Err(e) => return Err(Error::os("epoll_ctl(EPOLL_CTL_DEL)", fd, e)),
-        }
-        self.map
-            .remove(fd)
-            .map(|(key, _)| key)
-            .ok_or(Error::NotRegistered { fd })
+    #[inline]
+    fn add(&mut self, slot: Slot, events: Events) -> Result<(), Refused> {
+        add(self.epoll.as_fd(), slot.fd, events, slot.tag).map_err(|e| Refused::new(ADD, e))?;
+        // Room for every registration and the waker in one wait.
+        let room = slot.position + 1 + usize::from(self.wake.is_some());
+        self.buffer.reserve_for(room);
+        Ok(())
     }
 
-    fn modify<F: FileObject>(
-        &mut self,
-        fileobj: F,
-        events: Events,
-        data: T,
-    ) -> Result<&SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        let current = self.map.check_modify(fd, events)?;
-        if current != events {
-            let tag = self.map.tag(fd).unwrap_or(0);
-            if let Err(e) = modify(self.epoll.as_fd(), fd, events, tag) {
-                // As CPython: a failed modify unregisters, so that map and
-                // kernel agree. The DEL fails too if the fd is gone; fine.
-                let _ = delete(self.epoll.as_fd(), fd);
-                self.map.remove(fd);
-                return Err(Error::os("epoll_ctl(EPOLL_CTL_MOD)", fd, e));
+    #[inline]
+    fn modify(&mut self, slot: Slot, _: Events, new: Events) -> Result<(), Refused> {
+        modify(self.epoll.as_fd(), slot.fd, new, slot.tag).map_err(|e| {
+            // The engine unregisters; an orphan may be born.
+            self.reserve_spare();
+            Refused::new("epoll_ctl(EPOLL_CTL_MOD)", e)
+        })
+    }
+
+    #[inline]
+    fn delete(&mut self, slot: Slot, _: Events) -> Result<(), Refused> {
+        delete(self.epoll.as_fd(), slot.fd).map_err(|e| {
+            if fd_is_gone(e) {
+                // If a dup keeps the description alive, its item is an
+                // orphan now: get ready to clean it up.
+                self.reserve_spare();
             }
-        }
-        Ok(self.map.update(fd, events, data))
+            Refused::new("epoll_ctl(EPOLL_CTL_DEL)", e)
+        })
     }
 
-    fn select_into(&mut self, timeout: Option<Duration>, ready: &mut Vec<Ready<T>>) -> Result<usize>
-    where
-        T: Clone,
-    {
-        // The hot path, kept small: one wait in whole milliseconds that
-        // finds nothing (an idle poll), then no memory touched but `ready`'s
-        // length. Events, wakes, orphans, fractions of a millisecond and
-        // waits longer than one call go out of line.
-        if is_one_plain_wait(timeout) {
-            let waited = self.buffer.wait_millis(&self.epoll, timeout);
-            ready.clear();
-            return match waited {
-                Ok(0) | Err(Errno::INTR) => Ok(0),
-                Ok(n) => self.select_slow(timeout, ready, Some(n)),
-                Err(e) => Err(wait_failed(e)),
-            };
+    /// `EBADF`, `ENOENT` or `EPERM`: the fd was closed behind our back
+    /// (the number perhaps reused).
+    fn is_gone(error: &io::Error) -> bool {
+        matches!(Errno::from_io_error(error), Some(e) if fd_is_gone(e))
+    }
+
+    /// The hot path, kept small: one wait in whole milliseconds that finds
+    /// nothing (an idle poll) touches no memory after the system call.
+    /// Events, fractions of a millisecond and waits longer than one call go
+    /// out of line.
+    #[inline]
+    fn wait<T, C: Collect<T>>(
+        &mut self,
+        timeout: Option<Duration>,
+        sink: &mut Sink<'_, T, C>,
+    ) -> Result<(), Refused> {
+        if !is_one_plain_wait(timeout) {
+            return self.wait_careful(timeout, sink);
         }
-        ready.clear();
-        self.select_slow(timeout, ready, None)
+        match self.buffer.wait_millis(&self.epoll, timeout) {
+            Ok(0) => Ok(()),
+            Ok(n) => {
+                self.collect(n, sink);
+                Ok(())
+            }
+            Err(e) => Err(wait_failed(e)),
+        }
     }
 
     /// An eventfd (a socket pair where the kernel refuses eventfd), watched
     /// with event data 0.
-    fn waker(&mut self) -> io::Result<Waker> {
-        match &self.wake {
-            Some((_, waker)) => Ok(waker.clone()),
-            None => self.install_waker(WakeSource::new()?),
+    fn install_waker<T>(&mut self, map: &SelectorMap<T>) -> io::Result<(Waker, Option<RawFd>)> {
+        // Never on the number of a registered fd closed behind our back:
+        // its unregister would delete the waker.
+        let taken = |fd| map.contains(fd);
+        #[cfg(test)]
+        let (waker, fd) = if self.force_pipe {
+            crate::wake::pipe(taken)?
+        } else {
+            crate::wake::new(taken)?
+        };
+        #[cfg(not(test))]
+        let (waker, fd) = crate::wake::new(taken)?;
+        add_wake(self.epoll.as_fd(), fd)?;
+        self.buffer.reserve_for(map.len() + 1);
+        self.wake = Some(fd);
+        Ok((waker, Some(fd)))
+    }
+
+    /// New epoll instances built from the map (the child's copies of the
+    /// parent's are closed); the engine adds a new waker.
+    fn after_fork<T>(&mut self, map: &SelectorMap<T>, _: Option<RawFd>) -> io::Result<()> {
+        let (front, inner) = open_pair()?;
+        for (slot, events) in backend::slots(map) {
+            match add(inner.as_fd(), slot.fd, events, slot.tag) {
+                // Closed in the child: nothing to watch; unregister works.
+                Err(e) if !fd_is_gone(e) => {
+                    let refused = Refused::new(ADD, e).about(slot.fd);
+                    return Err(selectors_core::Error::from(refused).into());
+                }
+                _ => {}
+            }
         }
-    }
-
-    fn get_map(&self) -> &SelectorMap<T> {
-        &self.map
-    }
-
-    /// Closes the epoll fd. Closing an epoll instance cannot fail usefully
-    /// (the kernel just drops it), so this always returns `Ok`.
-    fn close(self) -> io::Result<()> {
-        drop(self);
+        self.front = front;
+        self.epoll = inner;
+        self.spare = None;
+        self.wake = None;
         Ok(())
     }
-}
 
-impl<T> AsFd for EpollSelector<T> {
-    /// The epoll fd: Python's `EpollSelector.fileno()`.
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.epoll.as_fd()
+    /// Moves the interest list to a fresh epoll instance, dropping the
+    /// orphans. If that cannot be done now (no fd or memory left), the
+    /// orphans stay, and waiting again would only see them again: unless
+    /// they filled the buffer, and may hide live events; then make room and
+    /// look again.
+    fn tidy<T>(&mut self, map: &SelectorMap<T>) -> bool {
+        if self.rebuild(map) {
+            return true;
+        }
+        if !self.filled {
+            return false;
+        }
+        self.buffer.reserve_for(self.buffer.capacity() * 2);
+        true
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.buffer.heap_bytes()
+    }
+
+    fn fmt_fields<T>(&self, _: &SelectorMap<T>, d: &mut std::fmt::DebugStruct<'_, '_>) {
+        d.field("epoll", &self.front.as_raw_fd())
+            .field("interest", &self.epoll.as_raw_fd())
+            .field("wait_capacity", &self.buffer.capacity());
     }
 }
 
-impl<T> AsRawFd for EpollSelector<T> {
-    /// The epoll fd: Python's `EpollSelector.fileno()`.
-    fn as_raw_fd(&self) -> RawFd {
-        self.epoll.as_raw_fd()
-    }
-}
-
-impl<T: fmt::Debug> fmt::Debug for EpollSelector<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EpollSelector")
-            .field("epoll", &self.epoll.as_raw_fd())
-            .field("map", &self.map)
-            .field("wait_capacity", &self.buffer.capacity())
-            .field("waker", &self.wake.as_ref().map(|(source, _)| source))
+impl std::fmt::Debug for Epoll {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Epoll")
+            .field("epoll", &self.front.as_raw_fd())
+            .field("interest", &self.epoll.as_raw_fd())
             .finish()
     }
+}
+
+/// The epoll fd: Python's `EpollSelector.fileno()`. It never changes, and
+/// is readable exactly while a `select` would find something.
+impl AsFd for Epoll {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.front.as_fd()
+    }
+}
+
+/// Whether an `epoll_ctl` error on a registered number means the file that
+/// was registered is no longer there: the registration is over (the kernel
+/// dropped it, unless a dup keeps the description alive: then its events
+/// are orphans, filtered by tag), and `unregister` succeeds, as Python's.
+///
+/// - `EBADF`: the fd was closed behind our back.
+/// - `ENOENT`: closed, and the number reused by a file we never added.
+/// - `EPERM`: closed, and the number reused by a file epoll cannot watch
+///   (a regular file, `/dev/null`, a directory), which so cannot be ours.
+#[inline]
+fn fd_is_gone(e: Errno) -> bool {
+    matches!(e, Errno::BADF | Errno::NOENT | Errno::PERM)
 }
 
 /// Whether one `epoll_pwait` waits exactly `timeout`: forever, or whole
@@ -369,40 +417,8 @@ pub(crate) fn is_one_plain_wait(timeout: Option<Duration>) -> bool {
 
 /// A failed `epoll_wait`, out of line: it never happens on a valid epoll fd.
 #[cold]
-fn wait_failed(e: Errno) -> Error {
-    Error::os_general("epoll_wait", e)
-}
-
-/// What one wait found besides ready registrations.
-struct Collected {
-    /// An event belonged to no live registration (see [`EpollSelector`]).
-    orphans: bool,
-    /// The waker's fd is readable.
-    woken: bool,
-}
-
-/// Copies the live events of one wait into `ready`.
-fn collect<T: Clone>(
-    map: &SelectorMap<T>,
-    events: &[epoll::Event],
-    ready: &mut Vec<Ready<T>>,
-) -> Collected {
-    let mut found = Collected {
-        orphans: false,
-        woken: false,
-    };
-    for &event in events {
-        if event.data.u64() == WAKE_DATA {
-            found.woken = true;
-            continue;
-        }
-        let (fd, tag) = decode(event.data);
-        match map.get_tagged(fd, tag) {
-            Some(key) => push_ready(ready, key, readiness(key.events, event.flags)),
-            None => found.orphans = true,
-        }
-    }
-    found
+fn wait_failed(e: Errno) -> Refused {
+    Refused::new("epoll_wait", e)
 }
 
 /// The event data of a registration: its tag in the high half, its fd in the
@@ -439,34 +455,17 @@ fn interest(events: Events) -> EventFlags {
 #[inline]
 pub(crate) fn readiness(registered: Events, flags: EventFlags) -> Events {
     let plain = EventFlags::IN | EventFlags::OUT;
-    Events::ready(
-        registered,
+    backend::readiness(
         flags.contains(EventFlags::IN),
         flags.contains(EventFlags::OUT),
         flags.bits() & !plain.bits() != 0,
-    )
-}
-
-/// Makes `target` name the same epoll instance as `fresh`, close-on-exec.
-#[cfg(target_os = "linux")]
-fn replace_fd(fresh: &OwnedFd, target: &mut OwnedFd) -> Result<()> {
-    rustix::io::dup3(fresh, target, rustix::io::DupFlags::CLOEXEC)
-        .map_err(|e| Error::os_general("dup3", e))
-}
-
-/// Makes `target` name the same epoll instance as `fresh`, close-on-exec.
-/// rustix has no `dup3` flags on Android, so this takes two calls.
-#[cfg(target_os = "android")]
-fn replace_fd(fresh: &OwnedFd, target: &mut OwnedFd) -> Result<()> {
-    rustix::io::dup2(fresh, target).map_err(|e| Error::os_general("dup2", e))?;
-    rustix::io::fcntl_setfd(&*target, rustix::io::FdFlags::CLOEXEC)
-        .map_err(|e| Error::os_general("fcntl(F_SETFD)", e))
+    ) & registered
 }
 
 /// `epoll_ctl(EPOLL_CTL_ADD)` on a registered fd number.
 #[inline]
 fn add(epoll: BorrowedFd<'_>, fd: RawFd, events: Events, tag: u32) -> rustix::io::Result<()> {
-    // SAFETY: `fd` is not negative (the map checked it). The borrow lasts for
+    // SAFETY: `fd` is not negative (the engine checked it). The borrow lasts for
     // this one `epoll_ctl`, which reports a closed fd as `EBADF` rather than
     // touching it; the number is the caller's own, as in Python's API.
     let source = unsafe { BorrowedFd::borrow_raw(fd) };

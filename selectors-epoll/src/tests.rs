@@ -328,6 +328,12 @@ fn waker_is_a_cloexec_eventfd() {
         .contains(FdFlags::CLOEXEC));
 }
 
+/// [`Selector::waker`] on the self-pipe, as where eventfd is refused.
+fn pipe_waker<T>(sel: &mut EpollSelector<T>) -> std::io::Result<selectors_core::Waker> {
+    sel.adapter_mut().force_pipe = true;
+    sel.waker()
+}
+
 /// Wakes `sel` and checks that one select returns early and the next one
 /// waits its timeout out.
 fn assert_wakes_once(sel: &mut EpollSelector<&'static str>, waker: &selectors_core::Waker) {
@@ -345,7 +351,7 @@ fn assert_wakes_once(sel: &mut EpollSelector<&'static str>, waker: &selectors_co
 #[test]
 fn pipe_fallback_wakes_and_coalesces() {
     let mut sel = EpollSelector::new().unwrap();
-    let waker = sel.pipe_waker().unwrap();
+    let waker = pipe_waker(&mut sel).unwrap();
     let fd = waker_fd(&sel);
     let target = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
     assert!(
@@ -361,7 +367,7 @@ fn waker_survives_an_orphan_rebuild() {
     for pipe in [false, true] {
         let mut sel = EpollSelector::new().unwrap();
         let waker = if pipe {
-            sel.pipe_waker().unwrap()
+            pipe_waker(&mut sel).unwrap()
         } else {
             sel.waker().unwrap()
         };
@@ -386,7 +392,7 @@ fn woken_blocking_select_returns_even_with_orphans() {
 }
 
 /// The kernel release as (major, minor), from `/proc`.
-#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+#[cfg(epoll_pwait2)]
 fn kernel_version() -> (u32, u32) {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
     let mut parts = release
@@ -400,7 +406,7 @@ fn kernel_version() -> (u32, u32) {
 /// (the probe settles on first use), and are rounded up to whole
 /// milliseconds where it is missing. One test, because it flips the
 /// process-wide probe state.
-#[cfg(all(target_os = "linux", any(target_env = "gnu", target_env = "musl")))]
+#[cfg(epoll_pwait2)]
 #[test]
 fn sub_millisecond_timeouts_use_epoll_pwait2_or_round_up() {
     use crate::buffer::{PWAIT2_NO, PWAIT2_STATE, PWAIT2_UNKNOWN};
@@ -455,4 +461,32 @@ fn only_whole_milliseconds_within_one_wait_take_the_hot_path() {
     ] {
         assert!(!is_one_plain_wait(careful), "{careful:?}");
     }
+}
+
+/// Issue 12, defect 5: the clean-up of an orphan swapped a fresh epoll
+/// instance in under the same number with `dup3`, and every outer selector
+/// watching the inner one lost it (the kernel drops the watch of the closed
+/// file): the outer selector never reported the inner one again.
+#[test]
+fn a_nested_selector_stays_watched_across_an_orphan_clean_up() {
+    let mut inner = EpollSelector::new().unwrap();
+    let inner_fd = inner.as_raw_fd();
+    let orphan = orphan_under_new_registration(&mut inner, 7600);
+    let mut new_peer = orphan.new_peer;
+    let mut outer = EpollSelector::new().unwrap();
+    outer.register(&inner, Events::READ, "inner").unwrap();
+    // The orphan is ready: the inner selector has something to look at...
+    assert_eq!(outer.select(Some(Duration::ZERO)).unwrap().len(), 1);
+    // ...which its select drops, cleaning its interest list up.
+    assert_eq!(inner.select(Some(Duration::ZERO)).unwrap(), []);
+    assert_eq!(inner.as_raw_fd(), inner_fd);
+    assert_eq!(outer.select(Some(Duration::ZERO)).unwrap(), []);
+
+    new_peer.write_all(b"fresh").unwrap();
+    let ready = outer.select(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(ready.len(), 1, "the outer selector lost the inner one");
+    assert_eq!((ready[0].0.data, ready[0].1), ("inner", Events::READ));
+    let ready = inner.select(Some(Duration::ZERO)).unwrap();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].0.data, "new");
 }

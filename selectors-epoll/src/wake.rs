@@ -7,62 +7,31 @@ use std::sync::Arc;
 
 use rustix::event::{eventfd, EventfdFlags};
 use rustix::io::Errno;
-use selectors_core::{Wake, WakePipe, Waker};
+use selectors_core::backend::{self, renumber_avoiding, Wake, WakePipe};
+use selectors_core::Waker;
 
-/// What the epoll instance watches for wakes (with event data 0, which no
-/// registration has: their tags are never 0).
-pub(crate) enum WakeSource {
-    /// One fd, a counter: a wake adds 1, a drain reads and zeroes it.
-    EventFd(Arc<EventFd>),
-    /// Where `eventfd(2)` is refused: some seccomp sandboxes (`EPERM`,
-    /// `ENOSYS`), kernels built without it (`ENOSYS`), or `EINVAL` for flags
-    /// older kernels lack.
-    Pipe(Arc<WakePipe>),
-}
-
-impl WakeSource {
-    /// An eventfd, or else a socket pair.
-    pub(crate) fn new() -> io::Result<(WakeSource, Waker)> {
-        match EventFd::new() {
-            Ok(efd) => {
-                let efd = Arc::new(efd);
-                Ok((WakeSource::EventFd(efd.clone()), Waker::new(efd)))
-            }
-            Err(Errno::NOSYS | Errno::PERM | Errno::INVAL) => Self::pipe(),
-            Err(e) => Err(e.into()),
+/// The waker: an `eventfd(2)` counter (a wake adds 1, a drain reads and
+/// zeroes it), or a socket pair where eventfd is refused: some seccomp
+/// sandboxes (`EPERM`, `ENOSYS`), kernels built without it (`ENOSYS`), or
+/// `EINVAL` for flags older kernels lack. Returns it and the fd to watch,
+/// on no number `taken` claims (see [`renumber_avoiding`]).
+pub(crate) fn new(taken: impl Fn(RawFd) -> bool) -> io::Result<(Waker, RawFd)> {
+    match EventFd::new() {
+        Ok(efd) => {
+            let efd = EventFd(renumber_avoiding(efd.0, taken)?);
+            let fd = efd.0.as_raw_fd();
+            Ok((backend::waker(Arc::new(efd)), fd))
         }
-    }
-
-    /// The fallback, also for tests.
-    pub(crate) fn pipe() -> io::Result<(WakeSource, Waker)> {
-        let pipe = Arc::new(WakePipe::new()?);
-        Ok((WakeSource::Pipe(pipe.clone()), Waker::new(pipe)))
-    }
-
-    /// The fd to watch for readability.
-    pub(crate) fn fd(&self) -> RawFd {
-        match self {
-            WakeSource::EventFd(efd) => efd.0.as_raw_fd(),
-            WakeSource::Pipe(pipe) => pipe.fd(),
-        }
-    }
-
-    /// Consumes every pending wake, so the fd is no longer readable.
-    pub(crate) fn drain(&self) -> io::Result<()> {
-        match self {
-            WakeSource::EventFd(efd) => efd.drain().map_err(io::Error::from),
-            WakeSource::Pipe(pipe) => pipe.drain().map(drop),
-        }
+        Err(Errno::NOSYS | Errno::PERM | Errno::INVAL) => pipe(taken),
+        Err(e) => Err(e.into()),
     }
 }
 
-impl fmt::Debug for WakeSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            WakeSource::EventFd(efd) => efd.fmt(f),
-            WakeSource::Pipe(pipe) => pipe.fmt(f),
-        }
-    }
+/// The fallback, also for tests.
+pub(crate) fn pipe(taken: impl Fn(RawFd) -> bool) -> io::Result<(Waker, RawFd)> {
+    let pipe = Arc::new(WakePipe::avoiding(taken)?);
+    let fd = pipe.fd();
+    Ok((backend::waker(pipe), fd))
 }
 
 /// An `eventfd(2)` counter, non-blocking and close-on-exec.
@@ -72,21 +41,21 @@ impl EventFd {
     fn new() -> rustix::io::Result<EventFd> {
         eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK).map(EventFd)
     }
+}
 
+impl Wake for EventFd {
     /// Reads the counter, which zeroes it; `EAGAIN` means it was zero.
-    fn drain(&self) -> rustix::io::Result<()> {
+    fn drain(&self) -> io::Result<()> {
         let mut buf = [0u8; 8];
         loop {
             return match rustix::io::read(&self.0, &mut buf) {
                 Ok(_) | Err(Errno::AGAIN) => Ok(()),
                 Err(Errno::INTR) => continue,
-                Err(e) => Err(e),
+                Err(e) => Err(e.into()),
             };
         }
     }
-}
 
-impl Wake for EventFd {
     fn wake(&self) -> io::Result<()> {
         loop {
             return match rustix::io::write(&self.0, &1u64.to_ne_bytes()) {

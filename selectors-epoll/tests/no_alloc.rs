@@ -1,4 +1,4 @@
-//! A steady-state `select_into` allocates nothing: counted by a global
+//! A steady-state `select_into` or `select_events` allocates nothing: counted by a global
 //! allocator, on the measuring thread only (libtest's own threads allocate
 //! at any time).
 #![cfg(any(target_os = "linux", target_os = "android"))]
@@ -73,6 +73,56 @@ fn steady_state_select_into_allocates_nothing() {
             .unwrap();
         assert_eq!(n, 64);
         assert!(ready.iter().all(|(_, ev)| *ev == Events::ALL));
+    }
+    COUNTING.with(|c| c.set(false));
+    assert_eq!(ALLOCATIONS.load(Ordering::Relaxed) - before, 0);
+}
+
+/// Data whose clone would allocate, and which is not even `Clone`.
+struct Session {
+    name: String,
+    sent: Vec<u8>,
+}
+
+#[test]
+fn steady_state_select_events_allocates_nothing_whatever_the_data() {
+    let mut sel = EpollSelector::new().unwrap();
+    let pairs: Vec<_> = (0..64).map(|_| UnixStream::pair().unwrap()).collect();
+    for (i, (a, b)) in pairs.iter().enumerate() {
+        let session = Session {
+            name: format!("client {i}"),
+            sent: Vec::with_capacity(8),
+        };
+        sel.register(a, Events::ALL, session).unwrap();
+        (&*b).write_all(b"x").unwrap();
+    }
+    let mut events = Vec::new();
+    // The first call sizes `events`; after that, nothing may allocate,
+    // walking the events and reaching the data included.
+    assert_eq!(
+        sel.select_events(Some(Duration::ZERO), &mut events)
+            .unwrap(),
+        64
+    );
+
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    COUNTING.with(|c| c.set(true));
+    for round in 0..1000u32 {
+        let n = sel
+            .select_events(Some(Duration::from_millis(1)), &mut events)
+            .unwrap();
+        assert_eq!(n, 64);
+        for ev in &events {
+            assert_eq!(ev.events(), Events::ALL);
+            let session = sel.data_mut(ev).unwrap();
+            assert!(session.name.starts_with("client "));
+            session.sent.clear();
+            session.sent.push(round as u8);
+        }
+        // Switching events keeps the data: no rebuild, no clone.
+        let fd = events[0].fd();
+        sel.modify_events(fd, Events::READ).unwrap();
+        sel.modify_events(fd, Events::ALL).unwrap();
     }
     COUNTING.with(|c| c.set(false));
     assert_eq!(ALLOCATIONS.load(Ordering::Relaxed) - before, 0);

@@ -1,11 +1,13 @@
-//! The seam between the selector's logic and the `kevent(2)` system call.
+//! For implementers: the seam between the [`Kqueue`](crate::Kqueue) adapter
+//! and the `kevent(2)` system call.
 //!
-//! The selector speaks [`Kev`], a portable copy of the few `struct kevent`
+//! The adapter speaks [`Kev`], a portable copy of the few `struct kevent`
 //! fields it uses, through the [`Kevent`] trait. On Apple and the BSDs the
-//! trait is implemented by the real kqueue (`crate::kqueue::Kqueue`), which
-//! converts to rustix's `Event` and back; in tests on Linux it is implemented
-//! by `crate::model::ModelKqueue`. `rustix::event::kqueue::Event` only exists
-//! on kqueue targets, hence the portable type.
+//! trait is implemented by the real kqueue (what `KqueueSelector` runs on),
+//! which converts to rustix's `Event` and back; in the workspace's tests on
+//! Linux it is implemented by an in-process model of FreeBSD's kqueue (the
+//! unpublished `selectors-test-support` crate). `rustix::event::kqueue::Event`
+//! only exists on kqueue targets, hence the portable type.
 //!
 //! A [`Remote`] submits changes to a queue from other threads: the waker's
 //! `NOTE_TRIGGER` of the selector's `EVFILT_USER` knote.
@@ -32,7 +34,7 @@ pub enum Filter {
 
 /// `NOTE_TRIGGER` in `fflags`: makes an `EVFILT_USER` knote ready (the
 /// value of Apple and FreeBSD).
-pub(crate) const NOTE_TRIGGER: u32 = 0x0100_0000;
+pub const NOTE_TRIGGER: u32 = 0x0100_0000;
 
 /// The `kevent` flags the selector uses. The bit values are ours; the real
 /// kqueue translates them one by one.

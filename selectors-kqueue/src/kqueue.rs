@@ -13,7 +13,7 @@ use rustix::io::{fcntl_getfd, fcntl_setfd, Errno, FdFlags};
 use crate::kevent::{Filter, Flags, Kev, Kevent, Remote};
 
 /// A kqueue descriptor and the event list it fills, kept between calls.
-pub struct Kqueue {
+pub struct Kernel {
     /// Shared with the [`KqueueRemote`]s (the waker), which keep the queue
     /// open, so a late wake never reaches a reused fd number.
     fd: Arc<OwnedFd>,
@@ -27,23 +27,23 @@ pub struct KqueueRemote(Arc<OwnedFd>);
 
 // SAFETY: `Event` is `!Send`/`!Sync` only because its `udata` field is a
 // pointer. We only ever store an integer tag there and never dereference it.
-unsafe impl Send for Kqueue {}
-// SAFETY: as above; `&Kqueue` only gives access to the fd.
-unsafe impl Sync for Kqueue {}
+unsafe impl Send for Kernel {}
+// SAFETY: as above; `&Kernel` only gives access to the fd.
+unsafe impl Sync for Kernel {}
 
-impl std::fmt::Debug for Kqueue {
+impl std::fmt::Debug for Kernel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Kqueue").field("fd", &self.fd).finish()
+        f.debug_struct("Kernel").field("fd", &self.fd).finish()
     }
 }
 
-impl AsFd for Kqueue {
+impl AsFd for Kernel {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
 }
 
-impl Kevent for Kqueue {
+impl Kevent for Kernel {
     type Remote = KqueueRemote;
 
     fn remote(&self) -> KqueueRemote {
@@ -57,7 +57,7 @@ impl Kevent for Kqueue {
         // by a fork(2) child on the BSDs and macOS anyway; this keeps it
         // out of exec'd programs too.
         fcntl_setfd(&fd, fcntl_getfd(&fd)? | FdFlags::CLOEXEC)?;
-        Ok(Kqueue {
+        Ok(Kernel {
             fd: Arc::new(fd),
             changes: Vec::new(),
             events: Vec::new(),
@@ -93,7 +93,7 @@ impl Remote for KqueueRemote {
         let changes = changes.iter().map(to_raw).collect::<io::Result<Vec<_>>>()?;
         let mut none: [MaybeUninit<Event>; 0] = [];
         loop {
-            // SAFETY: as in `Kqueue::kevent`; these changes name user
+            // SAFETY: as in `Kernel::kevent`; these changes name user
             // knotes, no fds.
             return match unsafe { kqueue::kevent(&*self.0, &changes, &mut none, None) } {
                 Ok(_) => Ok(()),
@@ -122,21 +122,13 @@ fn to_raw(kev: &Kev) -> io::Result<Event> {
     let filter = match kev.filter {
         Filter::Read => EventFilter::Read(kev.ident),
         Filter::Write => EventFilter::Write(kev.ident),
-        #[cfg(any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "dragonfly"
-        ))]
+        #[cfg(evfilt_user)]
         Filter::User => EventFilter::User {
             ident: kev.ident as _,
             flags: kqueue::UserFlags::from_bits_retain(kev.fflags & crate::kevent::NOTE_TRIGGER),
             user_flags: kqueue::UserDefinedFlags::new(0),
         },
-        #[cfg(not(any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "dragonfly"
-        )))]
+        #[cfg(not(evfilt_user))]
         Filter::User => return Err(Errno::INVAL.into()),
     };
     let flags = FLAGS
@@ -151,11 +143,7 @@ fn from_raw(ev: &Event) -> Option<Kev> {
     let (filter, ident, fflags) = match ev.filter() {
         EventFilter::Read(fd) => (Filter::Read, fd, 0),
         EventFilter::Write(fd) => (Filter::Write, fd, 0),
-        #[cfg(any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "dragonfly"
-        ))]
+        #[cfg(evfilt_user)]
         EventFilter::User { ident, flags, .. } => (
             Filter::User,
             // Our idents are small numbers: one that does not fit is not ours.
@@ -185,11 +173,7 @@ mod tests {
     use super::*;
 
     /// Whether rustix can express `EVFILT_USER` on this target.
-    const HAS_USER: bool = cfg!(any(
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "dragonfly"
-    ));
+    const HAS_USER: bool = cfg!(evfilt_user);
 
     #[test]
     fn conversion_round_trips() {
@@ -213,7 +197,7 @@ mod tests {
 
     #[test]
     fn kqueue_is_cloexec() {
-        let kq = Kqueue::open().unwrap();
+        let kq = Kernel::open().unwrap();
         assert!(fcntl_getfd(&kq).unwrap().contains(FdFlags::CLOEXEC));
     }
 }

@@ -1,58 +1,30 @@
 //! `KqueueSelector`: Python's `selectors.KqueueSelector`, on
 //! [`kqueue(2)`], for macOS, iOS and the BSDs.
 //!
-//! On targets without kqueue (Linux, Android, ...) this crate is empty.
+//! On targets without kqueue (Linux, Android, ...) there is no
+//! `KqueueSelector`; on Windows this crate is empty.
 //!
-//! Users normally depend on the `selectors` umbrella crate, whose
+//! Users normally depend on the `io-selectors` umbrella crate, whose
 //! `DefaultSelector` is this selector on Apple and the BSDs.
 //!
-//! The selector's logic talks to the kernel through a small internal seam,
-//! so the workspace's tests also run it on Linux against an in-process model
-//! of FreeBSD's kqueue. That model (`model`, `ModelKqueueSelector`) is
-//! compiled only with the `test-model` feature, which is not for users.
+//! For implementers: the selector is the engine on the [`Kqueue`] adapter,
+//! which talks to the kernel through the [`kevent::Kevent`] trait. Both are
+//! built on every Unix, so that the workspace's tests run the adapter on
+//! Linux against an in-process model of FreeBSD's kqueue (in the
+//! unpublished `selectors-test-support` crate); the umbrella does not
+//! re-export them.
 //!
 //! [`kqueue(2)`]: https://man.freebsd.org/cgi/man.cgi?query=kqueue&sektion=2
 
-/// Items that exist where kqueue does, or where the model stands in for it.
-macro_rules! with_kqueue {
-    ($($item:item)*) => {$(
-        #[cfg(any(
-            target_vendor = "apple",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly",
-            test,
-            feature = "test-model",
-        ))]
-        $item
-    )*};
-}
+// `kqueue` comes from build.rs (Apple and the BSDs).
+#[cfg(unix)]
+pub mod kevent;
+#[cfg(unix)]
+mod selector;
+#[cfg(unix)]
+pub use selector::Kqueue;
+#[cfg(kqueue)]
+pub use selector::KqueueSelector;
 
-with_kqueue! {
-    mod kevent;
-    mod selector;
-    pub use selector::KqueueSelector;
-}
-
-#[cfg(any(
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
+#[cfg(kqueue)]
 mod kqueue;
-
-#[cfg(any(test, feature = "test-model"))]
-#[doc(hidden)]
-pub mod model;
-
-/// Not for users: [`KqueueSelector`] on the in-process kqueue model, for the
-/// workspace's tests on Linux.
-#[cfg(any(test, feature = "test-model"))]
-#[doc(hidden)]
-pub type ModelKqueueSelector<T = ()> = KqueueSelector<T, model::ModelKqueue>;
-
-#[cfg(test)]
-mod tests;

@@ -1,4 +1,7 @@
-//! `KqueueSelector`: the selector logic, over any [`Kevent`].
+//! `KqueueSelector`: the engine on kqueue, over any [`Kevent`] (the real
+//! kqueue, or the model the workspace's tests run it on). The adapter turns
+//! each registration into one knote per filter, checked by `EV_RECEIPT`
+//! (ARCHITECTURE.md).
 
 use std::fmt;
 use std::io;
@@ -7,32 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::io::Errno;
-use selectors_core::timeout::clamp;
-use selectors_core::{
-    Error, Events, FileObject, Ready, ReadyMerger, Result, Selector, SelectorKey, SelectorMap,
-    Wake, WakePipe, Waker,
-};
+use selectors_core::backend::{self, Adapter, Collect, Refused, Sink, Slot, Wake, WakePipe};
+use selectors_core::{Events, SelectorMap, Waker};
 
 use crate::kevent::{Filter, Flags, Kev, Kevent, Remote};
-
-/// What `K` is when left out: the real kqueue where there is one, the test
-/// model elsewhere (which only exists with the `test-model` feature).
-#[cfg(any(
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-))]
-type DefaultKevent = crate::kqueue::Kqueue;
-#[cfg(not(any(
-    target_vendor = "apple",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly"
-)))]
-type DefaultKevent = crate::model::ModelKqueue;
 
 /// A selector on [`kqueue(2)`]: Python's `selectors.KqueueSelector`.
 ///
@@ -44,7 +25,7 @@ type DefaultKevent = crate::model::ModelKqueue;
 /// `EV_EOF` or `EV_ERROR` counts as the filter's own event (the next read or
 /// write meets the condition), as in CPython.
 ///
-/// Its [`waker`](Selector::waker) is an `EVFILT_USER` knote added with
+/// Its [`waker`](selectors_core::Selector::waker) is an `EVFILT_USER` knote added with
 /// `EV_CLEAR`, so that delivering the wake consumes it and wakes coalesce;
 /// `wake` triggers it (`NOTE_TRIGGER`) from any thread. Where rustix has no
 /// `EVFILT_USER` (NetBSD, OpenBSD) it is a socket pair watched with
@@ -53,10 +34,10 @@ type DefaultKevent = crate::model::ModelKqueue;
 ///
 /// The kqueue fd ([`AsRawFd`], Python's `fileno()`) is close-on-exec. Note
 /// that kqueues are not inherited across `fork(2)` on macOS and the BSDs: a
-/// child process must create its own selector.
-///
-/// `K` is the kqueue implementation and is for the crate's own tests; leave
-/// it at its default.
+/// child process calls
+/// [`after_fork_in_child`](selectors_core::Selector::after_fork_in_child),
+/// which opens a new kqueue with the same registrations, or creates its own
+/// selector.
 ///
 /// ```
 /// # #[cfg(any(target_vendor = "apple", target_os = "freebsd", target_os = "netbsd",
@@ -79,13 +60,18 @@ type DefaultKevent = crate::model::ModelKqueue;
 /// ```
 ///
 /// [`kqueue(2)`]: https://man.freebsd.org/cgi/man.cgi?query=kqueue&sektion=2
-pub struct KqueueSelector<T = (), K = DefaultKevent> {
+#[cfg(kqueue)]
+pub type KqueueSelector<T = ()> = backend::Engine<Kqueue<crate::kqueue::Kernel>, T>;
+
+/// For implementers: the kernel adapter of `KqueueSelector`, a kqueue
+/// reached through `K` (the real kernel in `KqueueSelector`; the
+/// workspace's tests run `Engine<Kqueue<K>, T>` on Linux with a model of
+/// FreeBSD's kqueue as `K`).
+pub struct Kqueue<K> {
     kq: K,
-    map: SelectorMap<T>,
-    /// Registered filters: the size of the event list `select` asks for.
+    /// Registered filters: the size of the event list a wait asks for.
     filters: usize,
-    merger: ReadyMerger,
-    wake: Option<(WakeSource, Waker)>,
+    wake: Option<WakeSource>,
 }
 
 /// The `ident` of the waker's `EVFILT_USER` knote. User knotes are a
@@ -97,13 +83,13 @@ const WAKE_IDENT: RawFd = 0;
 const WAKE_UDATA: usize = 0;
 
 /// What the kqueue watches for wakes.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 enum WakeSource {
     /// The `EVFILT_USER` knote [`WAKE_IDENT`]: nothing to drain.
     User,
     /// Where `EVFILT_USER` is missing: the read end of a socket pair, as an
     /// `EVFILT_READ` knote.
-    Pipe(Arc<WakePipe>),
+    Pipe(RawFd),
 }
 
 /// The [`Wake`] of a user knote: `NOTE_TRIGGER`, from any thread, through
@@ -116,38 +102,6 @@ impl<R: Remote> Wake for UserTrigger<R> {
     fn wake(&self) -> io::Result<()> {
         // Triggering a triggered knote changes nothing: wakes coalesce.
         self.0.submit(&[Kev::trigger(WAKE_IDENT, WAKE_UDATA)])
-    }
-}
-
-impl<T> KqueueSelector<T> {
-    /// Creates a selector with a new kqueue (close-on-exec).
-    ///
-    /// # Errors
-    ///
-    /// If `kqueue(2)` fails (e.g. too many open files).
-    pub fn new() -> io::Result<Self> {
-        Self::open()
-    }
-}
-
-#[cfg(all(
-    any(test, feature = "test-model"),
-    any(
-        target_vendor = "apple",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly"
-    )
-))]
-impl<T> KqueueSelector<T, crate::model::ModelKqueue> {
-    /// Creates a selector on the test model (not for users).
-    ///
-    /// # Errors
-    ///
-    /// If the model cannot open its stand-in fd.
-    pub fn new() -> io::Result<Self> {
-        Self::open()
     }
 }
 
@@ -186,7 +140,8 @@ impl Changes {
     }
 }
 
-const FILTERS: [(Events, Filter); 2] = [(Events::READ, Filter::Read), (Events::WRITE, Filter::Write)];
+const FILTERS: [(Events, Filter); 2] =
+    [(Events::READ, Filter::Read), (Events::WRITE, Filter::Write)];
 
 /// The outcome of each change of one `kevent` call, in order.
 struct Receipts {
@@ -213,7 +168,7 @@ impl Receipts {
     }
 }
 
-/// The name of a failed change, for [`Error::Os`].
+/// The name of a failed change, for the error.
 fn op(change: &Kev) -> &'static str {
     if change.flags.contains(Flags::DELETE) {
         "kevent(EV_DELETE)"
@@ -226,15 +181,32 @@ fn filter_count(events: Events) -> usize {
     usize::from(events.is_readable()) + usize::from(events.is_writable())
 }
 
-impl<T, K: Kevent> KqueueSelector<T, K> {
-    fn open() -> io::Result<Self> {
-        Ok(KqueueSelector {
-            kq: K::open()?,
-            map: SelectorMap::new(),
-            filters: 0,
-            merger: ReadyMerger::new(),
-            wake: None,
-        })
+impl<K: Kevent> Kqueue<K> {
+    /// The kevent implementation this adapter talks to.
+    pub fn kevent(&self) -> &K {
+        &self.kq
+    }
+
+    /// The kevent implementation, mutably (a model's settings). Changes
+    /// submitted through it bypass the adapter's bookkeeping, as a raw
+    /// `kevent(2)` on the kqueue's fd would.
+    pub fn kevent_mut(&mut self) -> &mut K {
+        &mut self.kq
+    }
+
+    /// How many filters are registered: the size of the event list a wait
+    /// asks for, besides the waker's slot.
+    pub fn filters(&self) -> usize {
+        self.filters
+    }
+
+    /// The waker's fd, if it is a socket pair (where there is no
+    /// `EVFILT_USER`); `None` for a user knote or before any `waker()`.
+    pub fn wake_pipe_fd(&self) -> Option<RawFd> {
+        match self.wake {
+            Some(WakeSource::Pipe(fd)) => Some(fd),
+            _ => None,
+        }
     }
 
     /// Adds one knote with `EV_RECEIPT`: its error, if any.
@@ -247,33 +219,22 @@ impl<T, K: Kevent> KqueueSelector<T, K> {
         }
     }
 
-    /// The `EVFILT_USER` waker, or else (`EINVAL`: no such filter here) a
-    /// socket pair.
-    fn install_waker(&mut self) -> io::Result<(WakeSource, Waker)> {
-        let user = Kev::change(
-            WAKE_IDENT,
-            Filter::User,
-            Flags::ADD | Flags::CLEAR | Flags::RECEIPT,
+    /// The socket-pair waker: its read end as an `EVFILT_READ` knote.
+    fn install_pipe_waker<T>(
+        &mut self,
+        map: &SelectorMap<T>,
+    ) -> io::Result<(Waker, Option<RawFd>)> {
+        // Never on the number of a registered fd closed behind our back.
+        let pipe = Arc::new(WakePipe::avoiding(|fd| map.contains(fd))?);
+        let read = Kev::change(
+            pipe.fd(),
+            Filter::Read,
+            Flags::ADD | Flags::RECEIPT,
             WAKE_UDATA,
         );
-        match self.add_one(user) {
-            Ok(()) => {
-                let trigger = Arc::new(UserTrigger(self.kq.remote()));
-                Ok((WakeSource::User, Waker::new(trigger)))
-            }
-            Err(e) if e.raw_os_error() == Some(Errno::INVAL.raw_os_error()) => {
-                self.install_pipe_waker()
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The socket-pair waker: its read end as an `EVFILT_READ` knote.
-    fn install_pipe_waker(&mut self) -> io::Result<(WakeSource, Waker)> {
-        let pipe = Arc::new(WakePipe::new()?);
-        let read = Kev::change(pipe.fd(), Filter::Read, Flags::ADD | Flags::RECEIPT, WAKE_UDATA);
         self.add_one(read)?;
-        Ok((WakeSource::Pipe(pipe.clone()), Waker::new(pipe)))
+        self.wake = Some(WakeSource::Pipe(pipe.fd()));
+        Ok((backend::waker(pipe.clone()), Some(pipe.fd())))
     }
 
     /// Submits `changes` (all with `EV_RECEIPT`) and collects each receipt.
@@ -301,6 +262,19 @@ impl<T, K: Kevent> KqueueSelector<T, K> {
         Ok(receipts)
     }
 
+    /// Applies `changes` and returns the first one refused, ignoring the
+    /// errnos `ignore`.
+    fn submit(&mut self, changes: &Changes, ignore: &[Errno]) -> Result<(), Refused> {
+        let failed = match self.apply(changes) {
+            Ok(receipts) => receipts.first_error(changes, ignore),
+            Err(err) => Some((changes.list[0], err)),
+        };
+        match failed {
+            None => Ok(()),
+            Some((change, err)) => Err(Refused::new(op(&change), err)),
+        }
+    }
+
     /// Deletes every filter of `fd` from the kernel, ignoring the outcome:
     /// the clean-up after a refused change.
     fn purge(&mut self, fd: RawFd) {
@@ -313,204 +287,156 @@ impl<T, K: Kevent> KqueueSelector<T, K> {
     }
 }
 
-impl<T, K: Kevent> Selector<T> for KqueueSelector<T, K> {
-    fn register<F: FileObject>(
-        &mut self,
-        fileobj: F,
-        events: Events,
-        data: T,
-    ) -> Result<&SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        self.map.check_vacant(fd, events)?;
-        // The knotes carry the tag the map will give this registration.
-        let tag = self.map.next_tag();
-        let changes = Changes::each(fd, events, Flags::ADD | Flags::RECEIPT, tag);
-        let failed = match self.apply(&changes) {
-            Ok(receipts) => receipts.first_error(&changes, &[]),
-            Err(err) => Some((changes.list[0], err)),
-        };
-        if let Some((change, err)) = failed {
+impl<K: Kevent> Adapter for Kqueue<K> {
+    const NAME: &'static str = "KqueueSelector";
+    /// The read and the write filter of one fd are two events.
+    const SPLITS_EVENTS: bool = true;
+
+    /// `kqueue(2)`, close-on-exec.
+    fn open() -> io::Result<Self> {
+        Ok(Kqueue {
+            kq: K::open()?,
+            filters: 0,
+            wake: None,
+        })
+    }
+
+    fn add(&mut self, slot: Slot, events: Events) -> Result<(), Refused> {
+        // The knotes carry the tag the engine will give this registration.
+        let changes = Changes::each(slot.fd, events, Flags::ADD | Flags::RECEIPT, slot.tag);
+        if let Err(e) = self.submit(&changes, &[]) {
             // One filter may have been added before the other was refused
             // (or the call failed as a whole): leave nothing behind.
-            self.purge(fd);
-            return Err(Error::os(op(&change), fd, err));
+            self.purge(slot.fd);
+            return Err(e);
         }
         self.filters += changes.len;
-        Ok(self.map.insert(fd, events, data))
+        Ok(())
     }
 
-    fn unregister<F: FileObject>(&mut self, fileobj: F) -> Result<SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        let events = self.map.key(fd)?.events;
-        let changes = Changes::each(fd, events, Flags::DELETE | Flags::RECEIPT, 0);
-        let result = self.apply(&changes);
-        let (key, _) = self.map.remove(fd).expect("registered");
-        self.filters -= changes.len;
+    fn modify(&mut self, slot: Slot, old: Events, new: Events) -> Result<(), Refused> {
+        // Only the filters that differ, in one call.
+        let mut changes = Changes::new();
+        for (event, filter) in FILTERS {
+            let flags = match (old.contains(event), new.contains(event)) {
+                (false, true) => Flags::ADD,
+                (true, false) => Flags::DELETE,
+                _ => continue,
+            };
+            changes.push(Kev::change(
+                slot.fd,
+                filter,
+                flags | Flags::RECEIPT,
+                slot.tag as usize,
+            ));
+        }
+        if let Err(e) = self.submit(&changes, &[]) {
+            // Leave nothing behind: the engine then deletes `old` (those
+            // receipts say ENOENT, which is fine) and forgets the fd.
+            self.purge(slot.fd);
+            return Err(e);
+        }
+        self.filters = self.filters - filter_count(old) + filter_count(new);
+        Ok(())
+    }
+
+    fn delete(&mut self, slot: Slot, events: Events) -> Result<(), Refused> {
+        let changes = Changes::each(slot.fd, events, Flags::DELETE | Flags::RECEIPT, 0);
         // ENOENT: the fd was closed since (the kernel dropped its knotes)
         // and its number reused; EBADF: it was closed and not reused.
-        let failed = match result {
-            Ok(receipts) => receipts.first_error(&changes, &[Errno::NOENT, Errno::BADF]),
-            Err(err) => Some((changes.list[0], err)),
-        };
-        match failed {
-            None => Ok(key),
-            Some((change, err)) => Err(Error::os(op(&change), fd, err)),
-        }
+        self.submit(&changes, &[Errno::NOENT, Errno::BADF])?;
+        self.filters -= changes.len;
+        Ok(())
     }
 
-    fn modify<F: FileObject>(
-        &mut self,
-        fileobj: F,
-        events: Events,
-        data: T,
-    ) -> Result<&SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        let old = self.map.check_modify(fd, events)?;
-        if old != events {
-            // Only the filters that differ, in one call.
-            let tag = self.map.tag(fd).expect("registered");
-            let mut changes = Changes::new();
-            for (event, filter) in FILTERS {
-                let flags = match (old.contains(event), events.contains(event)) {
-                    (false, true) => Flags::ADD,
-                    (true, false) => Flags::DELETE,
-                    _ => continue,
-                };
-                changes.push(Kev::change(fd, filter, flags | Flags::RECEIPT, tag as usize));
-            }
-            let failed = match self.apply(&changes) {
-                Ok(receipts) => receipts.first_error(&changes, &[]),
-                Err(err) => Some((changes.list[0], err)),
-            };
-            if let Some((change, err)) = failed {
-                // As Python: a failed modify leaves the fd unregistered,
-                // in the kernel as in the map.
-                self.purge(fd);
-                self.map.remove(fd);
-                self.filters -= filter_count(old);
-                return Err(Error::os(op(&change), fd, err));
-            }
-            self.filters = self.filters - filter_count(old) + filter_count(events);
-        }
-        Ok(self.map.update(fd, events, data))
+    fn is_gone(error: &io::Error) -> bool {
+        let gone = [Errno::NOENT, Errno::BADF];
+        gone.iter()
+            .any(|e| error.raw_os_error() == Some(e.raw_os_error()))
     }
 
-    fn select_into(
+    fn wait<T, C: Collect<T>>(
         &mut self,
         timeout: Option<Duration>,
-        ready: &mut Vec<Ready<T>>,
-    ) -> Result<usize>
-    where
-        T: Clone,
-    {
-        let KqueueSelector {
-            kq,
-            map,
-            filters,
-            merger,
-            wake,
-        } = self;
-        merger.start(map, ready);
+        sink: &mut Sink<'_, T, C>,
+    ) -> Result<(), Refused> {
         // With an empty event list kevent returns at once, whatever the
         // timeout: ask for at least one so an empty selector still waits
         // (CPython bpo-29255). The waker's knote needs a slot of its own.
-        let max = (*filters + usize::from(wake.is_some())).max(1);
-        let mut woken = false;
-        let result = kq.kevent(&[], max, clamp(timeout), |ev| {
+        let max = (self.filters + usize::from(self.wake.is_some())).max(1);
+        let result = self.kq.kevent(&[], max, timeout, |ev| {
             if ev.udata == WAKE_UDATA {
-                woken = true;
+                sink.woken();
                 return;
             }
-            // The tag in udata drops events of an earlier registration.
-            let Ok(tag) = u32::try_from(ev.udata) else {
-                return;
-            };
-            let Some(key) = map.get_tagged(ev.ident, tag) else {
-                return;
-            };
             let event = match ev.filter {
                 Filter::Read => Events::READ,
                 Filter::Write => Events::WRITE,
                 Filter::User => return,
             };
-            let position = map.position(ev.ident).expect("tagged key exists");
-            merger.add(map, ready, position, event & key.events);
-        });
-        if let (true, Some((WakeSource::Pipe(pipe), _))) = (woken, &*wake) {
-            pipe.drain().map_err(|e| Error::os("read", pipe.fd(), e))?;
-        }
-        match result {
-            Ok(_) => Ok(ready.len()),
-            // A signal: return empty, as the spec says.
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {
-                ready.clear();
-                Ok(0)
+            // The tag in udata drops events of an earlier registration (the
+            // kernel drops a closed fd's knotes, so there is nothing to tidy).
+            if let Ok(tag) = u32::try_from(ev.udata) {
+                sink.tagged(ev.ident, tag, event);
             }
-            Err(err) => Err(Error::os_general("kevent", err)),
+        });
+        result.map(drop).map_err(|e| Refused::new("kevent", e))
+    }
+
+    /// An `EVFILT_USER` knote, or else (`EINVAL`: no such filter here, as on
+    /// NetBSD and OpenBSD) a socket pair.
+    fn install_waker<T>(&mut self, map: &SelectorMap<T>) -> io::Result<(Waker, Option<RawFd>)> {
+        let user = Kev::change(
+            WAKE_IDENT,
+            Filter::User,
+            Flags::ADD | Flags::CLEAR | Flags::RECEIPT,
+            WAKE_UDATA,
+        );
+        match self.add_one(user) {
+            Ok(()) => {
+                self.wake = Some(WakeSource::User);
+                let trigger = Arc::new(UserTrigger(self.kq.remote()));
+                Ok((backend::waker(trigger), None))
+            }
+            Err(e) if e.raw_os_error() == Some(Errno::INVAL.raw_os_error()) => {
+                self.install_pipe_waker(map)
+            }
+            Err(e) => Err(e),
         }
     }
 
-    /// An `EVFILT_USER` knote (a socket pair on NetBSD and OpenBSD).
-    fn waker(&mut self) -> io::Result<Waker> {
-        if let Some((_, waker)) = &self.wake {
-            return Ok(waker.clone());
+    /// Opens a new kqueue (a child does not inherit the parent's) and adds
+    /// every registration's filters; the engine adds a new waker.
+    fn after_fork<T>(&mut self, map: &SelectorMap<T>, _: Option<RawFd>) -> io::Result<()> {
+        self.kq = K::open()?;
+        self.wake = None;
+        for (slot, events) in backend::slots(map) {
+            // A fd the child closed is refused (EBADF): nothing to watch,
+            // and unregister still works.
+            let changes = Changes::each(slot.fd, events, Flags::ADD | Flags::RECEIPT, slot.tag);
+            let _ = self.apply(&changes);
         }
-        let (source, waker) = self.install_waker()?;
-        self.wake = Some((source, waker.clone()));
-        Ok(waker)
-    }
-
-    fn get_map(&self) -> &SelectorMap<T> {
-        &self.map
-    }
-
-    /// Closes the kqueue fd, or, while wakers of this selector live, leaves
-    /// it to the last of them (they trigger its knote; nobody waits).
-    fn close(self) -> io::Result<()> {
-        // Dropping the kqueue's OwnedFd closes it.
         Ok(())
     }
-}
 
-impl<T, K: Kevent> AsFd for KqueueSelector<T, K> {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.kq.as_fd()
+    fn fmt_fields<T>(&self, _: &SelectorMap<T>, d: &mut fmt::DebugStruct<'_, '_>) {
+        d.field("fd", &self.kq.as_fd().as_raw_fd());
     }
 }
 
-impl<T, K: Kevent> AsRawFd for KqueueSelector<T, K> {
-    fn as_raw_fd(&self) -> RawFd {
-        self.kq.as_fd().as_raw_fd()
-    }
-}
-
-impl<T: fmt::Debug, K: Kevent> fmt::Debug for KqueueSelector<T, K> {
+impl<K: Kevent> fmt::Debug for Kqueue<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KqueueSelector")
-            .field("fd", &self.as_raw_fd())
-            .field("map", &self.map)
-            .field("waker", &self.wake.as_ref().map(|(source, _)| source))
+        f.debug_struct("Kqueue")
+            .field("fd", &self.kq.as_fd().as_raw_fd())
+            .field("filters", &self.filters)
+            .field("wake_pipe", &self.wake_pipe_fd())
             .finish()
     }
 }
 
-#[cfg(test)]
-impl<T, K: Kevent> KqueueSelector<T, K> {
-    /// The kevent implementation, for tests that look behind the selector.
-    pub(crate) fn kq(&mut self) -> &mut K {
-        &mut self.kq
-    }
-
-    /// How many filters the selector thinks are registered.
-    pub(crate) fn filters(&self) -> usize {
-        self.filters
-    }
-
-    /// The waker's fd, if it is a socket pair.
-    pub(crate) fn wake_pipe_fd(&self) -> Option<RawFd> {
-        match &self.wake {
-            Some((WakeSource::Pipe(pipe), _)) => Some(pipe.fd()),
-            _ => None,
-        }
+/// The kqueue fd: Python's `KqueueSelector.fileno()`. Close-on-exec.
+impl<K: Kevent> AsFd for Kqueue<K> {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.kq.as_fd()
     }
 }

@@ -6,6 +6,10 @@
 //! swap-remove, and `select` is one `poll` call on the array as it stands.
 //! It has no `FD_SETSIZE` limit and no kernel object to create or close.
 //!
+//! On Windows the crate wraps `WSAPoll` the same way, on sockets only (the
+//! spec: "on Windows, sockets are supported, but not pipes"): see
+//! `PollSelector`'s own documentation there.
+//!
 //! # Complexity
 //!
 //! `register`, `modify` and `unregister` are O(1) and make no system call.
@@ -53,13 +57,13 @@
 //! [illumos]: https://illumos.org/man/2/poll
 //! [Python `selectors`]: https://docs.python.org/3/library/selectors.html#selectors.PollSelector
 #![cfg_attr(
-    not(unix),
+    not(any(unix, windows)),
     doc = "",
-    doc = "**On this platform the crate is empty**: `poll(2)` and the \
-           `selectors-core` types it serves are Unix APIs."
+    doc = "**On this platform the crate is empty**: it needs `poll(2)` \
+           or Windows' `WSAPoll`."
 )]
 // Where the crate is empty, the links above have nothing to point to.
-#![cfg_attr(not(unix), allow(rustdoc::broken_intra_doc_links))]
+#![cfg_attr(not(any(unix, windows)), allow(rustdoc::broken_intra_doc_links))]
 
 #[cfg(unix)]
 mod selector;
@@ -67,4 +71,10 @@ mod selector;
 mod tests;
 
 #[cfg(unix)]
-pub use selector::PollSelector;
+pub use selector::{Poll, PollSelector};
+
+// WSAPoll, on sockets only (see the module).
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::{PollSelector, WsaPoll};

@@ -1,17 +1,16 @@
-//! `PollSelector`: the `Selector` trait on `poll(2)`.
+//! `PollSelector`: the engine on `poll(2)`. The adapter keeps the `pollfd`
+//! array between calls, parallel to the registrations (ARCHITECTURE.md).
 
-use std::fmt;
 use std::io;
 use std::os::unix::io::{BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustix::event::{poll, Nsecs, PollFd, PollFlags, Secs, Timespec};
-use rustix::io::Errno;
-use selectors_core::{
-    push_ready, Error, Events, FileObject, Ready, Result, Selector, SelectorKey, SelectorMap,
-    WakePipe, Waker,
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+use selectors_core::backend::{
+    self, Adapter, Collect, Engine, PollArray, Refused, Sink, Slot, WakePipe,
 };
+use selectors_core::{Events, SelectorMap, Waker};
 
 /// A selector on `poll(2)`: Python's `selectors.PollSelector`.
 ///
@@ -26,212 +25,126 @@ use selectors_core::{
 /// reported as ready (READ and WRITE, masked by the registration), as
 /// CPython does; unregister it.
 ///
-/// Its [`waker`](Selector::waker) is a [`WakePipe`], whose read end takes
-/// the first `pollfd` once created.
-pub struct PollSelector<T = ()> {
-    map: SelectorMap<T>,
-    /// `fds[i + base]` is the entry of `map.at(i)`; `fds[0]` is the waker's
-    /// when there is one (`base` is 1).
-    fds: Vec<PollFd<'static>>,
-    wake: Option<(Arc<WakePipe>, Waker)>,
+/// Its [`waker`](selectors_core::Selector::waker) is a socket pair, whose
+/// read end takes the first `pollfd` once created. After `fork(2)` the
+/// child may use the selector as it is, but its waker's socket pair is
+/// shared with the parent's:
+/// [`after_fork_in_child`](selectors_core::Selector::after_fork_in_child)
+/// gives it one of its own.
+pub type PollSelector<T = ()> = Engine<Poll, T>;
+
+/// The kernel adapter of [`PollSelector`]: the `pollfd` array.
+#[derive(Debug, Default)]
+pub struct Poll {
+    fds: PollArray<PollFd<'static>>,
 }
 
-impl<T> PollSelector<T> {
-    /// Creates an empty selector. It holds no kernel object, so this cannot
-    /// fail; the `Result` matches the other backends.
-    ///
-    /// # Errors
-    ///
-    /// Never.
-    pub fn new() -> io::Result<Self> {
-        Ok(PollSelector {
-            map: SelectorMap::new(),
-            fds: Vec::new(),
-            wake: None,
-        })
-    }
-
-    /// Where the registrations' entries start in `fds`: after the waker's.
-    #[inline]
-    fn base(&self) -> usize {
-        usize::from(self.wake.is_some())
-    }
-
-    /// Reports the `n` entries the last `poll` marked, draining the waker
-    /// if it is one of them. Out of line, so the idle poll stays small.
-    #[inline(never)]
-    fn collect(&self, n: usize, ready: &mut Vec<Ready<T>>) -> Result<usize>
-    where
-        T: Clone,
-    {
-        let mut left = n;
-        let base = self.base();
-        if let Some((pipe, _)) = &self.wake {
-            if !self.fds[0].revents().is_empty() {
-                left -= 1;
-                pipe.drain().map_err(|e| Error::os("read", pipe.fd(), e))?;
-            }
-        }
-        // `poll` counts the entries with a nonzero `revents`; stop after the
-        // last one instead of walking the whole array.
-        for (pos, entry) in self.fds[base..].iter().enumerate() {
-            if left == 0 {
-                break;
-            }
-            let revents = entry.revents();
-            if revents.is_empty() {
-                continue;
-            }
-            left -= 1;
-            let key = self.map.at(pos);
-            let readable = revents.contains(PollFlags::IN);
-            let writable = revents.contains(PollFlags::OUT);
-            let other = !(revents - (PollFlags::IN | PollFlags::OUT)).is_empty();
-            push_ready(
-                ready,
-                key,
-                Events::ready(key.events, readable, writable, other),
-            );
-        }
-        Ok(ready.len())
-    }
-
-    /// Heap bytes this selector holds (map and `pollfd` array), for memory
-    /// accounting.
-    pub fn heap_bytes(&self) -> usize {
-        self.map.heap_bytes() + self.fds.capacity() * std::mem::size_of::<PollFd<'static>>()
-    }
-
-    /// Asserts that the `pollfd` array is parallel to the map's keys.
+impl Poll {
+    /// Asserts that the `pollfd` array is parallel to `map`'s keys.
     #[cfg(test)]
-    pub(crate) fn assert_parallel(&self) {
+    pub(crate) fn assert_parallel<T>(&self, map: &SelectorMap<T>) {
         use std::os::unix::io::{AsFd, AsRawFd};
-        assert_eq!(self.fds.len(), self.map.len() + self.base());
-        if let Some((pipe, _)) = &self.wake {
-            assert_eq!(self.fds[0].as_fd().as_raw_fd(), pipe.fd());
-        }
-        for (pos, entry) in self.fds[self.base()..].iter().enumerate() {
-            let key = self.map.at(pos);
-            assert_eq!(entry.as_fd().as_raw_fd(), key.fd, "position {pos}");
+        assert_eq!(self.fds.registered().len(), map.len());
+        for (entry, (slot, events)) in self.fds.registered().iter().zip(backend::slots(map)) {
+            let pos = slot.position;
+            assert_eq!(entry.as_fd().as_raw_fd(), slot.fd, "position {pos}");
             // PollFd shows its `events` only through Debug.
             let mut entry = entry.clone();
             entry.clear_revents();
-            let expected = pollfd(key.fd, key.events);
+            let expected = pollfd(slot.fd, events);
             assert_eq!(
                 format!("{entry:?}"),
                 format!("{expected:?}"),
                 "fd {}",
-                key.fd
+                slot.fd
             );
         }
     }
 }
 
-impl<T> Selector<T> for PollSelector<T> {
-    fn register<F: FileObject>(
-        &mut self,
-        fileobj: F,
-        events: Events,
-        data: T,
-    ) -> Result<&SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        self.map.check_vacant(fd, events)?;
-        // The map puts the new key at position `len`, where this lands.
-        let needed = self.fds.len() + 1;
-        selectors_core::reserve_lean(&mut self.fds, needed);
-        self.fds.push(pollfd(fd, events));
-        Ok(self.map.insert(fd, events, data))
+/// `register`, `modify` and `unregister` only change the array: no system
+/// call, nothing the kernel could refuse. `select` is one `poll` (`ppoll`
+/// where rustix has it, so Linux and the FreeBSDs honour nanoseconds;
+/// whole milliseconds rounded up elsewhere).
+impl Adapter for Poll {
+    const NAME: &'static str = "PollSelector";
+
+    /// Nothing to create: never fails.
+    fn open() -> io::Result<Self> {
+        Ok(Poll::default())
     }
 
-    fn unregister<F: FileObject>(&mut self, fileobj: F) -> Result<SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        self.map.key(fd)?;
-        let (key, pos) = self
-            .map
-            .remove(fd)
-            .expect("fd is registered: checked above");
-        // The map moved its last key into `pos`; move its entry likewise.
-        let base = self.base();
-        self.fds.swap_remove(pos + base);
-        Ok(key)
-    }
-
-    /// Changes the events and data of a registered fd by rewriting its
-    /// `pollfd` in place: no system call, ever, so it cannot fail with
-    /// [`Error::Os`].
-    fn modify<F: FileObject>(
-        &mut self,
-        fileobj: F,
-        events: Events,
-        data: T,
-    ) -> Result<&SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        if self.map.check_modify(fd, events)? != events {
-            let pos = self.map.position(fd).expect("fd is registered");
-            let base = self.base();
-            self.fds[pos + base] = pollfd(fd, events);
-        }
-        Ok(self.map.update(fd, events, data))
-    }
-
-    /// Waits with `poll(2)` (`ppoll` where rustix has it, so Linux and the
-    /// FreeBSDs honour nanoseconds; whole milliseconds rounded up elsewhere)
-    /// and reports each ready fd once, READ and WRITE merged.
-    ///
-    /// `POLLIN` is READ and `POLLOUT` is WRITE; any other condition
-    /// (`POLLERR`, `POLLHUP`, `POLLNVAL` for a fd closed behind the
-    /// selector's back) counts as both, masked by the registration, as in
-    /// CPython.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Os`] if `poll` itself fails (`ENOMEM`, or `EINVAL` with more
-    /// entries than `RLIMIT_NOFILE`).
-    fn select_into(&mut self, timeout: Option<Duration>, ready: &mut Vec<Ready<T>>) -> Result<usize>
-    where
-        T: Clone,
-    {
-        let timeout = timeout.map(timespec);
-        let result = poll(&mut self.fds, timeout.as_ref());
-        ready.clear();
-        match result {
-            // Nothing ready (the idle poll): no array to walk.
-            Ok(0) => Ok(0),
-            Ok(n) => self.collect(n, ready),
-            // A signal: return empty, as the spec says (CPython would retry).
-            Err(Errno::INTR) => Ok(0),
-            Err(err) => Err(Error::os_general("poll", err)),
-        }
-    }
-
-    fn waker(&mut self) -> io::Result<Waker> {
-        if let Some((_, waker)) = &self.wake {
-            return Ok(waker.clone());
-        }
-        let pipe = Arc::new(WakePipe::new()?);
-        let waker = Waker::new(pipe.clone());
-        self.fds.insert(0, pollfd(pipe.fd(), Events::READ));
-        self.wake = Some((pipe, waker.clone()));
-        Ok(waker)
-    }
-
-    fn get_map(&self) -> &SelectorMap<T> {
-        &self.map
-    }
-
-    /// Drops the selector: it owns no kernel object, so this cannot fail.
-    fn close(self) -> io::Result<()> {
+    #[inline]
+    fn add(&mut self, slot: Slot, events: Events) -> Result<(), Refused> {
+        self.fds.push(slot, pollfd(slot.fd, events));
         Ok(())
+    }
+
+    #[inline]
+    fn modify(&mut self, slot: Slot, _: Events, new: Events) -> Result<(), Refused> {
+        self.fds.set(slot, pollfd(slot.fd, new));
+        Ok(())
+    }
+
+    #[inline]
+    fn delete(&mut self, slot: Slot, _: Events) -> Result<(), Refused> {
+        self.fds.remove(slot);
+        Ok(())
+    }
+
+    #[inline]
+    fn wait<T, C: Collect<T>>(
+        &mut self,
+        timeout: Option<Duration>,
+        sink: &mut Sink<'_, T, C>,
+    ) -> Result<(), Refused> {
+        let timeout = timeout.map(timespec);
+        match poll(self.fds.as_mut_slice(), timeout.as_ref()) {
+            // Nothing ready (the idle poll): no array to walk.
+            Ok(0) => Ok(()),
+            Ok(n) => {
+                self.fds.collect(n, sink, ready);
+                Ok(())
+            }
+            // `ENOMEM`, or `EINVAL` with more entries than `RLIMIT_NOFILE`.
+            Err(e) => Err(Refused::new("poll", e)),
+        }
+    }
+
+    fn install_waker<T>(&mut self, map: &SelectorMap<T>) -> io::Result<(Waker, Option<RawFd>)> {
+        // Never on the number of a registered fd closed behind our back.
+        let pipe = Arc::new(WakePipe::avoiding(|fd| map.contains(fd))?);
+        let fd = pipe.fd();
+        self.fds.set_waker(pollfd(fd, Events::READ));
+        Ok((backend::waker(pipe), Some(fd)))
+    }
+
+    /// Only the waker's socket pair is shared with the parent: drop its
+    /// entry (the engine installs a new one); the array stays as it is.
+    fn after_fork<T>(&mut self, _: &SelectorMap<T>, _: Option<RawFd>) -> io::Result<()> {
+        self.fds.remove_waker();
+        Ok(())
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.fds.heap_bytes()
     }
 }
 
-/// Shows the registered fds and their events, whatever `T` is.
-impl<T> fmt::Debug for PollSelector<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PollSelector")
-            .field("fds", &self.map.debug_events())
-            .finish()
+/// What a `pollfd` reports: POLLERR, POLLHUP and POLLNVAL (a fd closed
+/// behind our back) count as READ and WRITE, as in CPython.
+#[inline]
+fn ready(entry: &PollFd<'_>) -> Option<Events> {
+    let revents = entry.revents();
+    if revents.is_empty() {
+        return None;
     }
+    let other = !(revents - (PollFlags::IN | PollFlags::OUT)).is_empty();
+    Some(backend::readiness(
+        revents.contains(PollFlags::IN),
+        revents.contains(PollFlags::OUT),
+        other,
+    ))
 }
 
 /// The `pollfd` for a registration.
@@ -244,49 +157,32 @@ fn pollfd(fd: RawFd, events: Events) -> PollFd<'static> {
     if events.is_writable() {
         flags |= PollFlags::OUT;
     }
-    // SAFETY: `fd` passed `check_vacant` (or is the waker's, open as long as
-    // the selector), so it is not negative and not the -1 niche `BorrowedFd`
-    // forbids. The 'static borrow outlives the caller's
-    // fd by design (Python's selectors hold bare numbers too), but nothing
-    // ever does I/O through it: the selector only hands the number to
-    // `poll(2)`, where a fd closed since shows up as `POLLNVAL` and a reused
-    // number merely has its readiness queried.
+    // SAFETY: `fd` is a registered one (the engine checked it is not
+    // negative, so not the -1 niche `BorrowedFd` forbids) or the waker's,
+    // open as long as the selector. The 'static borrow outlives the
+    // caller's fd by design (Python's selectors hold bare numbers too), but
+    // nothing ever does I/O through it: the selector only hands the number
+    // to `poll(2)`, where a fd closed since shows up as `POLLNVAL` and a
+    // reused number merely has its readiness queried.
     let fd = unsafe { BorrowedFd::borrow_raw(fd) };
     PollFd::from_borrowed_fd(fd, flags)
 }
-
 /// The longest timeout `poll` can take here. Rustix calls `ppoll` (a
-/// `timespec`) on these platforms; elsewhere plain `poll` takes an `int` of
+/// `timespec`) where build.rs sets `ppoll`; elsewhere plain `poll` takes an `int` of
 /// milliseconds and rustix rejects more with `EINVAL`, so clamp to that
 /// (about 24.8 days: a longer wait returns empty, like a spurious wakeup).
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "fuchsia",
-    target_os = "haiku",
-    target_os = "hurd",
-))]
-const MAX_POLL_TIMEOUT: Duration = selectors_core::timeout::MAX_TIMEOUT;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "fuchsia",
-    target_os = "haiku",
-    target_os = "hurd",
-)))]
+#[cfg(ppoll)]
+const MAX_POLL_TIMEOUT: Duration = backend::MAX_TIMEOUT;
+#[cfg(not(ppoll))]
 const MAX_POLL_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
 
-/// A clamped timeout as the `timespec` rustix takes.
+/// A timeout as the `timespec` rustix takes, clamped to what `poll` can
+/// wait.
 #[inline]
 fn timespec(timeout: Duration) -> Timespec {
-    let timeout = timeout.min(MAX_POLL_TIMEOUT);
-    Timespec {
-        // At most 10^8 s, so it fits every `time_t`.
-        tv_sec: timeout.as_secs() as Secs,
-        tv_nsec: Nsecs::from(timeout.subsec_nanos() as i32),
-    }
+    // At most 10^8 s (the engine clamps), so it fits every `time_t`.
+    Timespec::try_from(timeout.min(MAX_POLL_TIMEOUT)).unwrap_or(Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    })
 }

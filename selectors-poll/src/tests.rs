@@ -3,39 +3,20 @@
 //! backend shares are checked by the conformance suite in `selectors/tests`.
 
 use std::io::Write;
-use std::os::unix::io::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use rustix::io::fcntl_dupfd_cloexec;
-use rustix::process::{getrlimit, setrlimit, Resource};
 use selectors_core::{Events, Selector};
+use selectors_test_support::fds::dup_at_least;
+use selectors_test_support::rng::XorShift;
 
 use crate::PollSelector;
 
 static_assertions::assert_impl_all!(PollSelector<()>: Send, Sync, std::fmt::Debug);
 static_assertions::assert_impl_all!(PollSelector<std::cell::Cell<u8>>: Send);
 static_assertions::assert_not_impl_any!(PollSelector<Rc<()>>: Send, Sync);
-
-/// Raises the soft open-file limit to at least `want` (capped at the hard
-/// limit) and returns the new soft limit.
-fn raise_nofile(want: u64) -> u64 {
-    let mut lim = getrlimit(Resource::Nofile);
-    let hard = lim.maximum.unwrap_or(u64::MAX);
-    if lim.current.map_or(false, |cur| cur < want.min(hard)) {
-        lim.current = Some(want.min(hard));
-        setrlimit(Resource::Nofile, lim).expect("setrlimit(RLIMIT_NOFILE)");
-    }
-    lim.current.unwrap_or(u64::MAX)
-}
-
-/// A duplicate of `fd` numbered at least `min`, far above what other tests
-/// running in parallel allocate (the kernel hands out the lowest free fd).
-fn dup_high(fd: &impl AsFd, min: RawFd) -> OwnedFd {
-    assert!(raise_nofile(min as u64 + 100) > min as u64 + 10);
-    fcntl_dupfd_cloexec(fd, min).expect("fcntl(F_DUPFD_CLOEXEC)")
-}
 
 #[test]
 fn pollfds_stay_parallel_after_many_swap_removes() {
@@ -44,14 +25,9 @@ fn pollfds_stay_parallel_after_many_swap_removes() {
     let fds: Vec<&UnixStream> = pairs.iter().flat_map(|(a, b)| [a, b]).collect();
     let mut sel = PollSelector::new().unwrap();
 
-    // A tiny xorshift keeps the sequence deterministic without dependencies.
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut rand = move |n: usize| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        (state % n as u64) as usize
-    };
+    // Deterministic: the same sequence on every run.
+    let mut rng = XorShift::new(0x9e37_79b9_7f4a_7c15);
+    let mut rand = move |n: usize| rng.below(n as u64) as usize;
     let (mut removed, mut modified) = (0, 0);
     for step in 0..4_000 {
         let (i, stream) = {
@@ -70,7 +46,7 @@ fn pollfds_stay_parallel_after_many_swap_removes() {
         } else {
             sel.register(stream, events, i).unwrap();
         }
-        sel.assert_parallel();
+        sel.adapter().assert_parallel(sel.get_map());
 
         if step % 500 == 499 {
             // Make every fd readable and writable: each registered one must
@@ -94,7 +70,7 @@ fn pollfds_stay_parallel_after_many_swap_removes() {
             for (key, _) in &ready {
                 assert_eq!(fds[key.data].as_raw_fd(), key.fd);
             }
-            sel.assert_parallel();
+            sel.adapter().assert_parallel(sel.get_map());
         }
     }
     assert!(removed > 500 && modified > 500, "{removed} {modified}");
@@ -103,7 +79,7 @@ fn pollfds_stay_parallel_after_many_swap_removes() {
 #[test]
 fn closed_fd_reports_nval_masked_and_unregisters() {
     let (a, _b) = UnixStream::pair().unwrap();
-    let doomed = dup_high(&a, 15_500);
+    let doomed = dup_at_least(&a, 15_500);
     let doomed_fd = doomed.as_raw_fd();
     let mut sel = PollSelector::new().unwrap();
     sel.register(&doomed, Events::READ, "doomed").unwrap();
@@ -144,7 +120,7 @@ fn hangup_counts_as_both_then_masked() {
 #[test]
 fn fds_above_fd_setsize_work() {
     let (a, mut b) = UnixStream::pair().unwrap();
-    let high = dup_high(&a, 5_000);
+    let high = dup_at_least(&a, 5_000);
     let mut sel = PollSelector::new().unwrap();
     sel.register(&high, Events::READ, "high").unwrap();
     sel.register(&b, Events::WRITE, "low").unwrap();
@@ -215,4 +191,27 @@ fn debug_lists_fds_without_needing_debug_data() {
         format!("{sel:?}"),
         format!("PollSelector {{ fds: {{{}: READ}} }}", a.as_raw_fd())
     );
+}
+
+/// Issue 12, defect 1: the fd index was sized by the fd number, so
+/// registering `i32::MAX` asked for 8 GiB. Memory now follows the
+/// registrations, and poll reports such a fd as `POLLNVAL`, as CPython.
+#[test]
+fn a_huge_fd_costs_no_more_than_a_small_one() {
+    let mut sel = PollSelector::new().unwrap();
+    let (a, _b) = UnixStream::pair().unwrap();
+    sel.register(&a, Events::WRITE, 1).unwrap();
+    let small = sel.heap_bytes();
+    sel.register(RawFd::MAX, Events::READ, 2).unwrap();
+    assert!(
+        sel.heap_bytes() < small + 4096,
+        "{} bytes",
+        sel.heap_bytes()
+    );
+    let mut ready = sel.select(Some(Duration::ZERO)).unwrap();
+    ready.sort_by_key(|(key, _)| key.data);
+    let got: Vec<_> = ready.iter().map(|(k, e)| (k.data, *e)).collect();
+    assert_eq!(got, [(1, Events::WRITE), (2, Events::READ)]);
+    assert_eq!(sel.unregister(RawFd::MAX).unwrap().data, 2);
+    sel.adapter().assert_parallel(sel.get_map());
 }

@@ -31,8 +31,8 @@ impl FdSets {
     #[inline]
     pub(crate) fn set(&mut self, fd: RawFd, old: Events, events: Events, nfds: usize) {
         self.resize(nfds);
-        self.writers = self.writers + usize::from(events.is_writable())
-            - usize::from(old.is_writable());
+        self.writers =
+            self.writers + usize::from(events.is_writable()) - usize::from(old.is_writable());
         for (set, wanted) in [
             (&mut self.read, events.is_readable()),
             (&mut self.write, events.is_writable()),
@@ -58,7 +58,7 @@ impl FdSets {
     /// Makes the masters exactly as long as `nfds` needs. Bits beyond a
     /// shrunken bound are already clear, so truncating loses nothing.
     #[inline]
-    fn resize(&mut self, nfds: usize) {
+    pub(crate) fn resize(&mut self, nfds: usize) {
         let len = fd_set_num_elements(0, nfds_c(nfds));
         self.read.resize(len, FdSetElement::default());
         self.write.resize(len, FdSetElement::default());
@@ -114,7 +114,7 @@ pub(crate) struct Ready<'a> {
 impl Iterator for Ready<'_> {
     type Item = (RawFd, bool, bool);
 
-#[inline]
+    #[inline]
     fn next(&mut self) -> Option<(RawFd, bool, bool)> {
         let read = self.read.peek().copied();
         let write = self.write.peek().copied();

@@ -7,8 +7,12 @@
 //!
 //! Unlike C's `fd_set`, the sets here are sized by the highest registered
 //! fd, so fds at or above `FD_SETSIZE` (1024) work (rustix's
-//! [`select`](rustix::event::select) lifts the limit on Linux, Apple and the
+//! [`select`](https://docs.rs/rustix/1/rustix/event/fn.select.html) lifts the limit on Linux, Apple and the
 //! BSDs).
+//!
+//! On Windows the crate wraps Winsock `select`, on sockets only (the spec:
+//! "on Windows, sockets are supported, but not pipes"), with no fixed
+//! socket limit: see `SelectSelector`'s own documentation there.
 //!
 //! # Complexity
 //!
@@ -55,54 +59,29 @@
 //! [OpenBSD]: https://man.openbsd.org/select.2
 //! [Python `selectors`]: https://docs.python.org/3/library/selectors.html#selectors.SelectSelector
 // Where the crate is empty, say why; the links above then have nothing to
-// point to.
+// point to. `unlimited_select` comes from build.rs.
 #![cfg_attr(
-    not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "tvos",
-        target_os = "watchos",
-        target_os = "visionos",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "netbsd",
-        target_os = "openbsd",
-    )),
+    not(any(unlimited_select, windows)),
     doc = "",
     doc = "**On this platform the crate is empty**: it needs a `select(2)` \
            without the `FD_SETSIZE` limit, which rustix provides only on \
            Linux, Android, Apple systems and the BSDs (illumos' own manual \
-           recommends `poll` instead; Windows has no `select` on pipes).",
+           recommends `poll` instead).",
     allow(rustdoc::broken_intra_doc_links)
 )]
 
-/// Applies the cfg of the platforms where rustix has an unlimited `select`.
-macro_rules! with_select {
-    ($($item:item)*) => {$(
-        #[cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "macos",
-            target_os = "ios",
-            target_os = "tvos",
-            target_os = "watchos",
-            target_os = "visionos",
-            target_os = "freebsd",
-            target_os = "dragonfly",
-            target_os = "netbsd",
-            target_os = "openbsd",
-        ))]
-        $item
-    )*};
-}
+#[cfg(unlimited_select)]
+mod fd_sets;
+#[cfg(unlimited_select)]
+mod selector;
+#[cfg(all(unlimited_select, test))]
+mod tests;
 
-with_select! {
-    mod fd_sets;
-    mod selector;
-    #[cfg(test)]
-    mod tests;
+#[cfg(unlimited_select)]
+pub use selector::{Select, SelectSelector};
 
-    pub use selector::SelectSelector;
-}
+// Winsock `select`, on sockets only (see the module).
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::{Select, SelectSelector};

@@ -1,17 +1,16 @@
-//! `SelectSelector`: the `Selector` trait on `select(2)`.
+//! `SelectSelector`: the engine on `select(2)`. The adapter keeps the fd
+//! sets between calls (ARCHITECTURE.md).
 
-use std::fmt;
 use std::io;
 use std::os::unix::io::{BorrowedFd, RawFd};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustix::event::{select, Nsecs, Secs, Timespec};
+use rustix::event::{select, Timespec};
 use rustix::io::{fcntl_getfd, Errno};
-use selectors_core::{
-    push_ready, timeout, Error, Events, FileObject, Ready, Result, Selector, SelectorKey,
-    SelectorMap, WakePipe, Waker,
-};
+use rustix::process::{getrlimit, Resource};
+use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot, WakePipe};
+use selectors_core::{Events, SelectorMap, Waker};
 
 use crate::fd_sets::{nfds_c, FdSets};
 
@@ -27,210 +26,197 @@ use crate::fd_sets::{nfds_c, FdSets};
 /// `KqueueSelector` or [`PollSelector`] when fds are many or sparse.
 ///
 /// A fd closed without being unregistered makes the kernel fail the whole
-/// call with `EBADF`; see [`select_into`](Self::select_into).
+/// call with `EBADF`: the selector then finds the culprit and returns
+/// [`Error::Os`](selectors_core::Error::Os) naming it
+/// (`"select on fd 7 failed: Bad file descriptor"`), leaving it registered,
+/// as libev does: unregister it (that succeeds) and select again. A
+/// registered fd that is not open and lies above the process's fd table
+/// (which the kernel does not look at) is never reported.
 ///
-/// Its [`waker`](Selector::waker) is a [`WakePipe`], whose read end sits in
-/// the read set once created.
+/// A fd no process can have here (at or above the hard `RLIMIT_NOFILE`, say
+/// `i32::MAX`) is refused by `register` with
+/// [`Error::InvalidFd`](selectors_core::Error::InvalidFd), as CPython raises
+/// `ValueError` for it (which it does from `FD_SETSIZE` up); checking reads
+/// the limit once, then again only for a fd above it.
+///
+/// Its [`waker`](selectors_core::Selector::waker) is a socket pair, whose
+/// read end sits in the read set once created. After `fork(2)` the child
+/// may use the selector as it is, but its waker's socket pair is shared
+/// with the parent's:
+/// [`after_fork_in_child`](selectors_core::Selector::after_fork_in_child)
+/// gives it one of its own.
 ///
 /// [`PollSelector`]: https://docs.rs/selectors-poll
-pub struct SelectSelector<T = ()> {
-    map: SelectorMap<T>,
+pub type SelectSelector<T = ()> = Engine<Select, T>;
+
+/// The kernel adapter of [`SelectSelector`]: the fd sets.
+#[derive(Default)]
+pub struct Select {
     sets: FdSets,
-    wake: Option<(Arc<WakePipe>, Waker)>,
-}
-
-impl<T> SelectSelector<T> {
-    /// Creates an empty selector. It holds no kernel object, so this cannot
-    /// fail; the `Result` matches the other backends.
-    ///
-    /// # Errors
-    ///
-    /// Never.
-    pub fn new() -> io::Result<Self> {
-        Ok(SelectSelector {
-            map: SelectorMap::new(),
-            sets: FdSets::default(),
-            wake: None,
-        })
-    }
-
+    /// One past the highest fd the sets hold now.
+    nfds: usize,
     /// The waker's fd, once there is one.
-    #[inline]
-    fn wake_fd(&self) -> Option<RawFd> {
-        self.wake.as_ref().map(|(pipe, _)| pipe.fd())
-    }
+    wake: Option<RawFd>,
+    /// Fds below this may be open (the hard `RLIMIT_NOFILE` when last
+    /// read); 0 until the first registration reads it.
+    ceiling: usize,
+}
 
-    /// One past the highest fd in the sets, the waker's included.
-    #[inline]
-    fn nfds(&self) -> usize {
-        let wake = self.wake_fd().map_or(0, |fd| fd as usize + 1);
-        self.map.fd_bound().max(wake)
-    }
-
-    /// Heap bytes this selector holds (map and fd sets), for memory
-    /// accounting.
-    pub fn heap_bytes(&self) -> usize {
-        self.map.heap_bytes() + self.sets.heap_bytes()
-    }
-
-    /// Finds a registered fd that is no longer open: `select(2)` fails with
-    /// `EBADF` for the whole set without saying which (libev's `fd_ebadf`).
-    fn ebadf_culprit(&self) -> Option<RawFd> {
-        self.map.keys().find(|&fd| {
-            // SAFETY: registered fds are never negative (so never the -1
-            // niche), and `fcntl(F_GETFD)` only looks the number up in the
-            // fd table: a closed one yields EBADF, which is what we look for,
-            // and no I/O is done on whatever it might name now.
-            let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-            fcntl_getfd(borrowed) == Err(Errno::BADF)
-        })
+impl std::fmt::Debug for Select {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Select").field("nfds", &self.nfds).finish()
     }
 }
 
-impl<T> Selector<T> for SelectSelector<T> {
-    fn register<F: FileObject>(
-        &mut self,
-        fileobj: F,
-        events: Events,
-        data: T,
-    ) -> Result<&SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        self.map.check_vacant(fd, events)?;
-        if Some(fd) == self.wake_fd() {
-            // Only a raw number can name it; taking it would clear the
-            // waker's bit on unregister.
-            return Err(Error::AlreadyRegistered { fd });
+impl Select {
+    /// Makes the sets exactly as long as `nfds` needs (so shrinks them
+    /// after unregisters lowered the highest fd).
+    #[inline]
+    fn fit(&mut self, nfds: usize) {
+        if nfds != self.nfds {
+            self.sets.resize(nfds);
+            self.nfds = nfds;
         }
-        let nfds = self.nfds().max(fd as usize + 1);
-        self.sets.set(fd, Events::EMPTY, events, nfds);
-        Ok(self.map.insert(fd, events, data))
     }
 
-    fn unregister<F: FileObject>(&mut self, fileobj: F) -> Result<SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        self.map.key(fd)?;
-        let (key, _) = self.map.remove(fd).expect("fd is registered: checked above");
-        self.sets.clear(fd, key.events, self.nfds());
-        Ok(key)
-    }
-
-    /// Changes the events and data of a registered fd; this only flips bits
-    /// in the sets, so it never makes a system call and cannot fail with
-    /// [`Error::Os`].
-    fn modify<F: FileObject>(
-        &mut self,
-        fileobj: F,
-        events: Events,
-        data: T,
-    ) -> Result<&SelectorKey<T>> {
-        let fd = fileobj.fileno();
-        let old = self.map.check_modify(fd, events)?;
-        if old != events {
-            self.sets.set(fd, old, events, self.nfds());
+    /// Reports the fds the last `select` marked (`bits` marks, as it
+    /// returned), in ascending order.
+    #[inline(never)]
+    fn collect<T, C: Collect<T>>(&self, mut bits: usize, sink: &mut Sink<'_, T, C>) {
+        // Only the `bits` lowest marks are the kernel's: Linux cuts `nfds`
+        // down to the process's fd table and writes back only that many
+        // bits, so marks above it are our own copy of the masters (a fd
+        // registered above the table, which cannot be open, is never
+        // reported rather than reported as ready).
+        for (fd, readable, writable) in self.sets.ready() {
+            if bits == 0 {
+                break;
+            }
+            bits = bits.saturating_sub(usize::from(readable) + usize::from(writable));
+            if Some(fd) == self.wake {
+                sink.woken();
+            } else {
+                sink.fd(fd, backend::readiness(readable, writable, false));
+            }
         }
-        Ok(self.map.update(fd, events, data))
+    }
+}
+
+/// Whether `fd` is closed: `select(2)` fails with `EBADF` for the whole
+/// set without saying which fd.
+fn closed(fd: RawFd) -> bool {
+    // SAFETY: registered fds are never negative (so never the -1 niche),
+    // and `fcntl(F_GETFD)` only looks the number up in the fd table: a
+    // closed one yields EBADF, which is what we look for, and no I/O is
+    // done on whatever it might name now.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+    fcntl_getfd(borrowed) == Err(Errno::BADF)
+}
+
+/// `register`, `modify` and `unregister` only flip bits: no system call,
+/// nothing the kernel could refuse. `select` is one `select(2)`
+/// (`pselect6` on Linux, nanosecond timeouts; microseconds elsewhere,
+/// rounded up).
+impl Adapter for Select {
+    const NAME: &'static str = "SelectSelector";
+
+    /// Nothing to create: never fails.
+    fn open() -> io::Result<Self> {
+        Ok(Select::default())
     }
 
-    /// Waits with `select(2)` (`pselect6` on Linux, nanosecond timeouts;
-    /// microseconds elsewhere, rounded up) and reports each ready fd once,
-    /// READ and WRITE merged, in ascending fd order.
-    ///
-    /// # Errors
-    ///
-    /// If a registered fd was closed without being unregistered, the kernel
-    /// fails the whole call with `EBADF`. Like libev, the selector then looks
-    /// for the culprit and returns [`Error::Os`] naming it
-    /// (`"select on fd 7 failed: Bad file descriptor"`), leaving it
-    /// registered: unregister it (that succeeds) and select again. Other
-    /// failures are [`Error::Os`] about the selector as a whole.
-    fn select_into(
+    /// Refuses a fd the process cannot have: at or above the hard
+    /// `RLIMIT_NOFILE`, which bounds every fd table. The sets are sized by
+    /// the highest fd, so `i32::MAX` would cost a gigabyte. Reads the limit
+    /// only when `fd` is above the last one read (it rarely changes).
+    #[inline]
+    fn can_watch(&mut self, fd: RawFd) -> bool {
+        let idx = fd as usize;
+        if idx >= self.ceiling {
+            let hard = getrlimit(Resource::Nofile).maximum;
+            self.ceiling = hard.map_or(RawFd::MAX as usize, |h| {
+                usize::try_from(h).unwrap_or(usize::MAX)
+            });
+        }
+        idx < self.ceiling
+    }
+
+    #[inline]
+    fn add(&mut self, slot: Slot, events: Events) -> Result<(), Refused> {
+        self.nfds = self.nfds.max(slot.fd as usize + 1);
+        self.sets.set(slot.fd, Events::EMPTY, events, self.nfds);
+        Ok(())
+    }
+
+    #[inline]
+    fn modify(&mut self, slot: Slot, old: Events, new: Events) -> Result<(), Refused> {
+        self.sets.set(slot.fd, old, new, self.nfds);
+        Ok(())
+    }
+
+    #[inline]
+    fn delete(&mut self, slot: Slot, events: Events) -> Result<(), Refused> {
+        // The sets shrink at the next wait, which knows the new bound.
+        self.sets.clear(slot.fd, events, self.nfds);
+        Ok(())
+    }
+
+    #[inline]
+    fn wait<T, C: Collect<T>>(
         &mut self,
         timeout: Option<Duration>,
-        ready: &mut Vec<Ready<T>>,
-    ) -> Result<usize>
-    where
-        T: Clone,
-    {
-        let nfds = nfds_c(self.nfds());
-        let timeout = timeout::clamp(timeout).map(timespec);
+        sink: &mut Sink<'_, T, C>,
+    ) -> Result<(), Refused> {
+        let wake = self.wake.map_or(0, |fd| fd as usize + 1);
+        self.fit(backend::fd_bound(sink.registrations()).max(wake));
+        let nfds = nfds_c(self.nfds);
+        // The engine clamps to 10^8 s, which fits every `time_t`.
+        let timeout = timeout.and_then(|t| Timespec::try_from(t).ok());
         let (read, write) = self.sets.prepare();
         // SAFETY: both sets hold `fd_set_num_elements(nfds)` elements, and the
         // kernel only reads the fd numbers in them. Rustix asks that they be
         // open; one closed behind our back (the caller's bug, which Python
         // tolerates) makes the kernel fail with EBADF, handled below, and a
         // reused number only has its readiness queried: no I/O happens on it.
-        let result = unsafe { select(nfds, Some(read), write, None, timeout.as_ref()) };
-        ready.clear();
-        match result {
+        match unsafe { select(nfds, Some(read), write, None, timeout.as_ref()) } {
             // Nothing ready (the idle poll): no set to walk.
-            Ok(0) => return Ok(0),
-            Ok(_) => {}
-            // A signal: return empty, as the spec says (CPython would retry).
-            Err(Errno::INTR) => return Ok(0),
+            Ok(0) => Ok(()),
+            Ok(n) => {
+                self.collect(n as usize, sink);
+                Ok(())
+            }
             Err(Errno::BADF) => {
-                return Err(match self.ebadf_culprit() {
-                    Some(fd) => Error::os("select", fd, Errno::BADF),
-                    None => Error::os_general("select", Errno::BADF),
-                })
+                Err(Refused::new("select", Errno::BADF).blaming(sink.registrations(), closed))
             }
-            Err(err) => return Err(Error::os_general("select", err)),
+            Err(e) => Err(Refused::new("select", e)),
         }
-        let wake_fd = self.wake_fd();
-        for (fd, readable, writable) in self.sets.ready() {
-            if Some(fd) == wake_fd {
-                if let Some((pipe, _)) = &self.wake {
-                    pipe.drain().map_err(|e| Error::os("read", fd, e))?;
-                }
-            } else if let Some(key) = self.map.get(fd) {
-                push_ready(
-                    ready,
-                    key,
-                    Events::ready(key.events, readable, writable, false),
-                );
-            }
-        }
-        Ok(ready.len())
     }
 
-    fn waker(&mut self) -> io::Result<Waker> {
-        if let Some((_, waker)) = &self.wake {
-            return Ok(waker.clone());
-        }
-        let pipe = Arc::new(WakePipe::new()?);
-        let waker = Waker::new(pipe.clone());
+    fn install_waker<T>(&mut self, map: &SelectorMap<T>) -> io::Result<(Waker, Option<RawFd>)> {
+        // Never on the number of a registered fd closed behind our back.
+        let pipe = Arc::new(WakePipe::avoiding(|fd| map.contains(fd))?);
         let fd = pipe.fd();
-        let nfds = self.map.fd_bound().max(fd as usize + 1);
-        self.sets.set(fd, Events::EMPTY, Events::READ, nfds);
-        self.wake = Some((pipe, waker.clone()));
-        Ok(waker)
+        self.nfds = self.nfds.max(fd as usize + 1);
+        self.sets.set(fd, Events::EMPTY, Events::READ, self.nfds);
+        self.wake = Some(fd);
+        Ok((backend::waker(pipe), Some(fd)))
     }
 
-    fn get_map(&self) -> &SelectorMap<T> {
-        &self.map
-    }
-
-    /// Drops the selector: it owns no kernel object, so this cannot fail.
-    fn close(self) -> io::Result<()> {
+    /// Only the waker's socket pair is shared with the parent: clear its
+    /// bit (the engine installs a new one); the sets stay as they are.
+    fn after_fork<T>(&mut self, _: &SelectorMap<T>, waker: Option<RawFd>) -> io::Result<()> {
+        if let Some(fd) = waker {
+            self.sets.clear(fd, Events::READ, self.nfds);
+            self.wake = None;
+        }
         Ok(())
     }
-}
 
-/// Shows the registered fds and their events, whatever `T` is.
-impl<T> fmt::Debug for SelectSelector<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SelectSelector")
-            .field("fds", &self.map.debug_events())
-            .field("nfds", &self.map.fd_bound())
-            .finish()
+    fn heap_bytes(&self) -> usize {
+        self.sets.heap_bytes()
     }
-}
 
-/// A clamped timeout as the `timespec` rustix takes.
-#[inline]
-fn timespec(timeout: Duration) -> Timespec {
-    Timespec {
-        // Clamped to 10^8 s, so it fits every `time_t`.
-        tv_sec: timeout.as_secs() as Secs,
-        tv_nsec: Nsecs::from(timeout.subsec_nanos() as i32),
+    fn fmt_fields<T>(&self, map: &SelectorMap<T>, d: &mut std::fmt::DebugStruct<'_, '_>) {
+        d.field("nfds", &backend::fd_bound(map));
     }
 }

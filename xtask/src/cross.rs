@@ -8,8 +8,9 @@
 use crate::cmd::{self, cargo};
 use crate::steps::{StepResult, Steps};
 
-/// The supported targets: Linux (glibc, musl, arm64), Android, macOS, FreeBSD, NetBSD.
-pub(crate) const TARGETS: [&str; 8] = [
+/// The supported targets: Linux (glibc, musl, arm64), Android, macOS, FreeBSD,
+/// NetBSD, Windows (x86_64, arm64; sockets only).
+pub(crate) const TARGETS: [&str; 10] = [
     "x86_64-unknown-linux-gnu",
     "x86_64-unknown-linux-musl",
     "aarch64-unknown-linux-gnu",
@@ -18,6 +19,8 @@ pub(crate) const TARGETS: [&str; 8] = [
     "aarch64-apple-darwin",
     "x86_64-unknown-freebsd",
     "x86_64-unknown-netbsd",
+    "x86_64-pc-windows-msvc",
+    "aarch64-pc-windows-msvc",
 ];
 
 /// `--target T` (repeatable) picks targets; none means all of [`TARGETS`].
@@ -63,7 +66,8 @@ fn host() -> Result<String, String> {
         .ok_or_else(|| "rustc -vV printed no host".into())
 }
 
-/// Clippy on core, every backend and the umbrella, one sub-step per target.
+/// Clippy on core, every backend, the umbrella and the test support, one
+/// sub-step per target.
 pub(crate) fn run(steps: &mut Steps, targets: &[&str]) -> StepResult {
     crate::ci::require_clippy()?;
     install_targets(targets)?;
@@ -77,7 +81,7 @@ pub(crate) fn run(steps: &mut Steps, targets: &[&str]) -> StepResult {
             if *target != host {
                 clippy.args(["--target", target]);
             }
-            for krate in crate::library_crates() {
+            for krate in crate::library_crates().chain(Some(crate::TEST_SUPPORT)) {
                 clippy.args(["-p", krate]);
             }
             cmd::run(clippy.args(["--all-targets", "--", "-D", "warnings"]))

@@ -68,14 +68,14 @@ mod tests {
     #[test]
     fn feature_sets_are_none_then_each_backend_and_exist_in_the_manifest() {
         let sets: Vec<&str> = umbrella_feature_sets().collect();
-        assert_eq!(sets, ["", "select", "poll", "epoll", "kqueue"]);
+        assert_eq!(sets, ["", "select", "poll", "epoll", "kqueue", "iocp"]);
         let manifest =
             std::fs::read_to_string(cmd::root().join(UMBRELLA).join("Cargo.toml")).unwrap();
         for feature in &sets[1..] {
             let line = format!("{feature} = [\"dep:selectors-{feature}\"]");
             assert!(
                 manifest.contains(&line),
-                "selectors/Cargo.toml lacks `{line}`"
+                "io-selectors/Cargo.toml lacks `{line}`"
             );
         }
     }

@@ -286,7 +286,7 @@ mod tests {
     use super::*;
 
     const MEMBER: &str = r#"[package]
-name = "selectors"
+name = "io-selectors"
 version.workspace = true
 
 [features]
@@ -345,9 +345,9 @@ workspace = true
     fn workspace_manifest_copies_shared_tables_but_not_lints_or_members() {
         let root = "[workspace]\nmembers = [\n    \"xtask\",\n]\n\n[workspace.package]\nrust-version = \"1.65\"\n\n\
                     [workspace.dependencies]\nlibc = \"0.2\"\n\n[workspace.lints.rust]\nmissing_docs = \"warn\"\n";
-        let generated = workspace_manifest(root, &["selectors-core", "selectors"]);
+        let generated = workspace_manifest(root, &["selectors-core", "io-selectors"]);
         assert!(
-            generated.contains("members = [\n    \"selectors-core\",\n    \"selectors\",\n]"),
+            generated.contains("members = [\n    \"selectors-core\",\n    \"io-selectors\",\n]"),
             "{generated}"
         );
         assert!(

@@ -1,14 +1,15 @@
 //! Runs the benchmark, the allocation test and the CPython script, and prints
 //! the markdown table of BENCHMARKS.md on stdout (progress goes to stderr).
 //!
-//! usage: cargo run -p selectors-bench --bin report -- [--quick] [--no-run]
+//! usage: cargo xtask bench [--quick], or in selectors-bench/:
+//! cargo run --release --bin report -- [--quick] [--no-run]
 //!
 //! The full run makes [`ROUNDS`] passes of the whole criterion benchmark,
 //! each with short measurements, and reports each figure's median over the
 //! passes: on a shared machine a slow stretch of a few seconds then spoils
 //! one pass of the few benchmarks it overlaps, not the table. `--quick`
 //! makes one short pass; `--no-run` reuses the last criterion results in
-//! target/criterion instead of running `cargo bench`.
+//! selectors-bench/target/criterion instead of running `cargo bench`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,11 +52,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let no_run = args.iter().any(|a| a == "--no-run");
+    // Its own workspace (the root one excludes it): cargo runs here.
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = crate_dir.parent().expect("workspace root");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+        .unwrap_or_else(|| crate_dir.join("target"));
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
 
     let rounds = match (no_run, quick) {
@@ -66,7 +67,7 @@ fn main() {
     let mut passes: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for round in 1..=rounds {
         let mut bench = Command::new(&cargo);
-        bench.current_dir(root);
+        bench.current_dir(crate_dir);
         bench.args(["bench", "-p", "selectors-bench", "--bench", "select"]);
         if quick {
             bench.env("SELECTORS_BENCH_QUICK", "1");
@@ -94,7 +95,7 @@ fn main() {
     };
 
     let mut alloc = Command::new(&cargo);
-    alloc.current_dir(root);
+    alloc.current_dir(crate_dir);
     alloc.args([
         "test",
         "-p",
@@ -121,6 +122,8 @@ fn main() {
     }
 
     print_table(&results, cpython["python"].as_str().unwrap_or("?"));
+    println!();
+    print_events_table(&results);
     println!();
     println!("Heap per registered fd at N = 10000 (live bytes after `new` + 10000 `register` + one `select_into`, / N; from tests/alloc.rs):");
     println!();
@@ -205,17 +208,7 @@ fn print_table(results: &BTreeMap<String, f64>, python: &str) {
     println!("| scenario | param | backend | ours | floor | mio | polling | CPython | ours/floor | ours/best peer | above-floor vs CPython |");
     println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (group, _) in GROUPS {
-        let mut params: Vec<&str> = results
-            .keys()
-            .filter_map(|k| {
-                let mut parts = k.splitn(3, '/');
-                (parts.next() == Some(group) && parts.next() == Some("epoll"))
-                    .then(|| parts.next())
-                    .flatten()
-            })
-            .collect();
-        params.sort_by_key(|p| param_order(p));
-        for param in params {
+        for param in params(results, group, "epoll") {
             let get = |peer: &str| results.get(&format!("{group}/{peer}/{param}")).copied();
             for (ours, floor, cpy) in BACKENDS {
                 let (o, f, m, p, c) = (get(ours), get(floor), get("mio"), get("polling"), get(cpy));
@@ -253,6 +246,48 @@ fn print_table(results: &BTreeMap<String, f64>, python: &str) {
     for (group, what) in GROUPS {
         println!("- `{group}`: {what}.");
     }
+}
+
+/// `select_events` with `T` = a 64-byte non-`Clone` struct (the
+/// `<backend>-events` peers) against the floor and against `select_into`
+/// with `T = usize`, in `ready` and `chain` (issue 15: within 1.03 of the
+/// floor, and no slower than `select_into`).
+fn print_events_table(results: &BTreeMap<String, f64>) {
+    println!("`select_events` with T = a 64-byte non-Clone struct, reaching each event's data with `data(&ev)`, beside `select_into` with T = usize:");
+    println!();
+    println!("| scenario | param | backend | select_events | select_into | floor | events/floor | events/select_into |");
+    println!("|---|---|---|---:|---:|---:|---:|---:|");
+    for group in ["ready", "chain"] {
+        for param in params(results, group, "epoll-events") {
+            let get = |peer: &str| results.get(&format!("{group}/{peer}/{param}")).copied();
+            for (ours, floor, _) in BACKENDS {
+                let (e, o, f) = (get(&format!("{ours}-events")), get(ours), get(floor));
+                println!(
+                    "| {group} | {param} | {ours} | {} | {} | {} | {} | {} |",
+                    time(e),
+                    time(o),
+                    time(f),
+                    ratio(e, f),
+                    ratio(e, o),
+                );
+            }
+        }
+    }
+}
+
+/// The parameters `peer` was measured with in `group`, in table order.
+fn params<'a>(results: &'a BTreeMap<String, f64>, group: &str, peer: &str) -> Vec<&'a str> {
+    let mut params: Vec<&str> = results
+        .keys()
+        .filter_map(|k| {
+            let mut parts = k.splitn(3, '/');
+            (parts.next() == Some(group) && parts.next() == Some(peer))
+                .then(|| parts.next())
+                .flatten()
+        })
+        .collect();
+    params.sort_by_key(|p| param_order(p));
+    params
 }
 
 /// Sorts "1000-k100" after "100-k100" and "10000" after "1000".

@@ -1,0 +1,176 @@
+//! Paired timing (issues 13 and 15): the floor, `select_into`
+//! with `T = usize` and `select_events` with a 64-byte non-`Clone` `T`,
+//! timed in turn within each round, on the same fds, round after round.
+//! Each round gives one ratio per pair of peers; the table shows their
+//! median and quartiles. A slow stretch of a shared machine then falls on
+//! the three peers of a round alike, where criterion's one-after-the-other
+//! runs (`select.rs`) let it fall on one peer only.
+//!
+//! usage: `cargo bench --manifest-path selectors-bench/Cargo.toml --bench
+//! paired [-- ROUNDS]` (default 41 rounds; prints a markdown table).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use selectors_bench::{raise_nofile, Pool, XorShift};
+
+// Shared with `select.rs`, which uses all of it; this bench, part.
+#[allow(dead_code)]
+mod peers;
+
+use peers::*;
+
+/// How long one peer's batch of waits in a `ready` round lasts, about.
+const BATCH: Duration = Duration::from_millis(3);
+
+/// The three contenders of one backend, registered on the same fds.
+struct Trio<F, I, E> {
+    floor: F,
+    into: I,
+    events: E,
+}
+
+/// Times `run` (`ops` operations) for each of the three peers per round,
+/// in an order that rotates from round to round, and prints the table row.
+fn report(
+    ops: u32,
+    scenario: &str,
+    param: &str,
+    backend: &str,
+    rounds: usize,
+    mut run: impl FnMut(usize) -> Duration,
+) {
+    let mut times = vec![[Duration::ZERO; 3]; rounds];
+    for (round, time) in times.iter_mut().enumerate() {
+        for i in 0..3 {
+            let peer = (round + i) % 3;
+            time[peer] = run(peer);
+        }
+    }
+    let ratio = |a: usize, b: usize| {
+        let mut r: Vec<f64> = times
+            .iter()
+            .map(|t| t[a].as_secs_f64() / t[b].as_secs_f64())
+            .collect();
+        r.sort_by(f64::total_cmp);
+        let q = |p: f64| r[((r.len() - 1) as f64 * p).round() as usize];
+        format!("{:.3} ({:.3}-{:.3})", q(0.5), q(0.25), q(0.75))
+    };
+    let mut floor: Vec<Duration> = times.iter().map(|t| t[0] / ops).collect();
+    floor.sort_unstable();
+    println!(
+        "| {scenario} | {param} | {backend} | {:.2?} | {} | {} | {} |",
+        floor[floor.len() / 2],
+        ratio(2, 0),
+        ratio(1, 0),
+        ratio(2, 1)
+    );
+}
+
+/// `iters` waits of one peer, timed. Out of line, so that each peer's loop
+/// is compiled on its own, as criterion's per-benchmark closures are.
+#[inline(never)]
+fn waits<'a, P: Peer<'a>>(peer: &mut P, iters: usize) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        black_box(peer.wait());
+    }
+    start.elapsed()
+}
+
+/// Runs the `idle`, `ready` and `chain` rows of one backend.
+fn backend<'a, F: Peer<'a>, I: Peer<'a>, E: Peer<'a>>(pool: &'a Pool, name: &str, rounds: usize) {
+    for n in [100, 1_000, 10_000] {
+        for k in [0, 1, 100] {
+            let hot = XorShift::new().sample(n, k);
+            for &i in &hot {
+                pool.fill(i);
+            }
+            let mut trio = Trio::<F, I, E> {
+                floor: registered(pool, n),
+                into: registered(pool, n),
+                events: registered(pool, n),
+            };
+            assert_eq!(trio.floor.wait(), k);
+            assert_eq!(trio.into.wait(), k);
+            assert_eq!(trio.events.wait(), k);
+            let start = Instant::now();
+            for _ in 0..10 {
+                black_box(trio.floor.wait());
+            }
+            let one = start.elapsed() / 10;
+            let iters = (BATCH.as_nanos() / one.as_nanos().max(1)).max(1) as usize;
+            let (scenario, param) = match k {
+                0 => ("idle", n.to_string()),
+                k => ("ready", format!("{n}-k{k}")),
+            };
+            report(
+                iters as u32,
+                scenario,
+                &param,
+                name,
+                rounds,
+                |peer| match peer {
+                    0 => waits(&mut trio.floor, iters),
+                    1 => waits(&mut trio.into, iters),
+                    _ => waits(&mut trio.events, iters),
+                },
+            );
+            for &i in &hot {
+                assert_eq!(pool.drain(i), 1);
+            }
+        }
+    }
+    for (n, active) in [(1_000, 1), (1_000, 100), (5_000, 1), (5_000, 100)] {
+        // bench.c at N = 5,000 with one chain costs poll and select a
+        // second a run (O(N) per wait, N waits): not in a paired table.
+        if n == 5_000 && active == 1 && name != "epoll" {
+            continue;
+        }
+        let mut trio = Trio::<F, I, E> {
+            floor: F::new(),
+            into: I::new(),
+            events: E::new(),
+        };
+        for p in 0..n {
+            trio.floor.add(pool.pair(p).0, p);
+            trio.into.add(pool.pair(p).0, p);
+            trio.events.add(pool.pair(p).0, p);
+        }
+        report(
+            1,
+            "chain",
+            &format!("{n}-a{active}"),
+            name,
+            rounds,
+            |peer| match peer {
+                0 => chain_run(pool, &mut trio.floor, n, active, n),
+                1 => chain_run(pool, &mut trio.into, n, active, n),
+                _ => chain_run(pool, &mut trio.events, n, active, n),
+            },
+        );
+    }
+}
+
+fn main() {
+    raise_nofile().expect("raise RLIMIT_NOFILE");
+    let rounds = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(41);
+    // 5000 pairs: N = 10000 registers both ends of each.
+    let pool = Pool::new(5000).expect("socketpairs");
+    println!("Paired rounds: {rounds}; each cell is the median ratio of the rounds (quartiles in brackets).");
+    println!();
+    println!("| scenario | param | backend | floor | select_events / floor | select_into / floor | select_events / select_into |");
+    println!("|---|---|---|---:|---:|---:|---:|");
+    type Epoll = selectors_epoll::EpollSelector<usize>;
+    type EpollBlob = selectors_epoll::EpollSelector<Blob>;
+    backend::<FloorEpoll, Ours<Epoll>, OursEvents<EpollBlob>>(&pool, "epoll", rounds);
+    type Poll = selectors_poll::PollSelector<usize>;
+    type PollBlob = selectors_poll::PollSelector<Blob>;
+    backend::<FloorPoll<'_>, Ours<Poll>, OursEvents<PollBlob>>(&pool, "poll", rounds);
+    type Select = selectors_select::SelectSelector<usize>;
+    type SelectBlob = selectors_select::SelectSelector<Blob>;
+    backend::<FloorSelect, Ours<Select>, OursEvents<SelectBlob>>(&pool, "select", rounds);
+}
