@@ -1,15 +1,19 @@
 //! Paired timing (issues 13 and 15): the floor, `select_into`
 //! with `T = usize` and `select_events` with a 64-byte non-`Clone` `T`,
-//! timed in turn within each round, on the same fds, round after round.
+//! timed in turn within each round, on the same fds, round after round:
+//! waits (`idle`, `ready`, `chain`) and changes (`churn-register`,
+//! `churn-modify`, `modify-select`, as in `select.rs`).
 //! Each round gives one ratio per pair of peers; the table shows their
 //! median and quartiles. A slow stretch of a shared machine then falls on
 //! the three peers of a round alike, where criterion's one-after-the-other
 //! runs (`select.rs`) let it fall on one peer only.
 //!
 //! usage: `cargo bench --manifest-path selectors-bench/Cargo.toml --bench
-//! paired [-- ROUNDS]` (default 41 rounds; prints a markdown table).
+//! paired [-- ROUNDS] [waits|changes]` (default 41 rounds, every row;
+//! prints a markdown table).
 
 use std::hint::black_box;
+use std::os::unix::io::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use selectors_bench::{raise_nofile, Pool, XorShift};
@@ -76,6 +80,122 @@ fn waits<'a, P: Peer<'a>>(peer: &mut P, iters: usize) -> Duration {
         black_box(peer.wait());
     }
     start.elapsed()
+}
+
+/// The operations of the `changes` rows.
+#[derive(Clone, Copy)]
+enum Change {
+    /// [`churn_register`]
+    Register,
+    /// [`churn_modify`]
+    Modify,
+    /// [`modify_select`]
+    ModifySelect,
+}
+
+/// `iters` runs of `change` on `fd` of one peer, timed; out of line like
+/// [`waits`], each loop on its own.
+#[inline(never)]
+fn ops<'a, P: Peer<'a>>(
+    peer: &mut P,
+    iters: usize,
+    fd: BorrowedFd<'a>,
+    change: Change,
+) -> Duration {
+    let start = Instant::now();
+    match change {
+        Change::Register => (0..iters).for_each(|_| churn_register(peer, fd)),
+        Change::Modify => (0..iters).for_each(|_| churn_modify(peer, fd)),
+        Change::ModifySelect => (0..iters).for_each(|_| modify_select(peer, fd)),
+    }
+    start.elapsed()
+}
+
+/// Register and unregister `fd` (not otherwise registered).
+fn churn_register<'a, P: Peer<'a>>(peer: &mut P, fd: BorrowedFd<'a>) {
+    peer.add(fd, MAX_FD);
+    peer.del(fd, MAX_FD);
+}
+
+/// Modify `fd` to READ|WRITE and back.
+fn churn_modify<'a, P: Peer<'a>>(peer: &mut P, fd: BorrowedFd<'a>) {
+    peer.set_write(fd, MAX_FD, true);
+    peer.set_write(fd, MAX_FD, false);
+}
+
+/// `fd` (index 0 of the pool) to READ|WRITE (it is writable), select,
+/// back to READ, select: what a naive poll or select backend pays for.
+fn modify_select<'a, P: Peer<'a>>(peer: &mut P, fd: BorrowedFd<'a>) {
+    peer.set_write(fd, 0, true);
+    black_box(peer.wait());
+    peer.set_write(fd, 0, false);
+    black_box(peer.wait());
+}
+
+/// Times `change` for the three peers of `trio`, and prints the row.
+fn paired<'a, F: Peer<'a>, I: Peer<'a>, E: Peer<'a>>(
+    trio: &mut Trio<F, I, E>,
+    fd: BorrowedFd<'a>,
+    (scenario, param, backend, rounds): (&str, &str, &str, usize),
+    change: Change,
+) {
+    let one = ops(&mut trio.floor, 100, fd, change) / 100;
+    let iters = (BATCH.as_nanos() / one.as_nanos().max(1)).max(1) as usize;
+    report(
+        iters as u32,
+        scenario,
+        param,
+        backend,
+        rounds,
+        |peer| match peer {
+            0 => ops(&mut trio.floor, iters, fd, change),
+            1 => ops(&mut trio.into, iters, fd, change),
+            _ => ops(&mut trio.events, iters, fd, change),
+        },
+    );
+}
+
+/// The `churn-register`, `churn-modify` and `modify-select` rows of one
+/// backend: the same operations as `select.rs`, paired.
+fn changes<'a, F: Peer<'a>, I: Peer<'a>, E: Peer<'a>>(
+    pool: &'a Pool,
+    extra: BorrowedFd<'a>,
+    name: &str,
+    rounds: usize,
+) {
+    let trio = |n| Trio::<F, I, E> {
+        floor: registered(pool, n),
+        into: registered(pool, n),
+        events: registered(pool, n),
+    };
+    for others in [0, 10_000] {
+        let mut trio = trio(others);
+        let param = others.to_string();
+        let row = |scenario| (scenario, param.as_str(), name, rounds);
+        paired(&mut trio, extra, row("churn-register"), Change::Register);
+        trio.floor.add(extra, MAX_FD);
+        trio.into.add(extra, MAX_FD);
+        trio.events.add(extra, MAX_FD);
+        paired(&mut trio, extra, row("churn-modify"), Change::Modify);
+    }
+    for n in [100, 10_000] {
+        let mut trio = trio(n);
+        let fd = pool.fd(0);
+        let check = |(on, off)| assert_eq!((on, off), (1, 0), "{name}: modify-select");
+        check(on_off(&mut trio.floor, fd));
+        check(on_off(&mut trio.into, fd));
+        check(on_off(&mut trio.events, fd));
+        let row = ("modify-select", &*n.to_string(), name, rounds);
+        paired(&mut trio, fd, row, Change::ModifySelect);
+    }
+}
+
+/// One modify-select cycle: what each select reported.
+fn on_off<'a, P: Peer<'a>>(peer: &mut P, fd: BorrowedFd<'a>) -> (usize, usize) {
+    peer.set_write(fd, 0, true);
+    let on = peer.wait();
+    peer.set_write(fd, 0, false);
+    (on, peer.wait())
 }
 
 /// Runs the `idle`, `ready` and `chain` rows of one backend.
@@ -154,23 +274,44 @@ fn backend<'a, F: Peer<'a>, I: Peer<'a>, E: Peer<'a>>(pool: &'a Pool, name: &str
 
 fn main() {
     raise_nofile().expect("raise RLIMIT_NOFILE");
-    let rounds = std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(41);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds = args.iter().find_map(|a| a.parse().ok()).unwrap_or(41);
+    // `waits` or `changes` runs only those rows; neither, both.
+    let only = |rows: &str| {
+        !args.iter().any(|a| a == "waits" || a == "changes") || args.iter().any(|a| a == rows)
+    };
     // 5000 pairs: N = 10000 registers both ends of each.
     let pool = Pool::new(5000).expect("socketpairs");
+    let spare = Pool::new(1).expect("socketpair");
+    let extra = spare.fd(0);
     println!("Paired rounds: {rounds}; each cell is the median ratio of the rounds (quartiles in brackets).");
     println!();
     println!("| scenario | param | backend | floor | select_events / floor | select_into / floor | select_events / select_into |");
     println!("|---|---|---|---:|---:|---:|---:|");
     type Epoll = selectors_epoll::EpollSelector<usize>;
     type EpollBlob = selectors_epoll::EpollSelector<Blob>;
-    backend::<FloorEpoll, Ours<Epoll>, OursEvents<EpollBlob>>(&pool, "epoll", rounds);
+    if only("waits") {
+        backend::<FloorEpoll, Ours<Epoll>, OursEvents<EpollBlob>>(&pool, "epoll", rounds);
+    }
+    if only("changes") {
+        changes::<FloorEpoll, Ours<Epoll>, OursEvents<EpollBlob>>(&pool, extra, "epoll", rounds);
+    }
     type Poll = selectors_poll::PollSelector<usize>;
     type PollBlob = selectors_poll::PollSelector<Blob>;
-    backend::<FloorPoll<'_>, Ours<Poll>, OursEvents<PollBlob>>(&pool, "poll", rounds);
+    if only("waits") {
+        backend::<FloorPoll<'_>, Ours<Poll>, OursEvents<PollBlob>>(&pool, "poll", rounds);
+    }
+    if only("changes") {
+        changes::<FloorPoll<'_>, Ours<Poll>, OursEvents<PollBlob>>(&pool, extra, "poll", rounds);
+    }
     type Select = selectors_select::SelectSelector<usize>;
     type SelectBlob = selectors_select::SelectSelector<Blob>;
-    backend::<FloorSelect, Ours<Select>, OursEvents<SelectBlob>>(&pool, "select", rounds);
+    if only("waits") {
+        backend::<FloorSelect, Ours<Select>, OursEvents<SelectBlob>>(&pool, "select", rounds);
+    }
+    if only("changes") {
+        changes::<FloorSelect, Ours<Select>, OursEvents<SelectBlob>>(
+            &pool, extra, "select", rounds,
+        );
+    }
 }

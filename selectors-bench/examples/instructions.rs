@@ -42,7 +42,7 @@ fn main() {
         iters.parse().unwrap(),
     );
     raise_nofile().unwrap();
-    let pool = Pool::new(n.div_ceil(2)).unwrap();
+    let pool = Pool::new((n + 1).div_ceil(2)).unwrap();
     for i in XorShift::new().sample(n, k) {
         pool.fill(i);
     }
@@ -103,6 +103,30 @@ fn main() {
                         sum += blob.idx;
                     }
                 }
+            }
+        }
+        "churn_floor" => {
+            let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
+            for i in 0..n {
+                let data = epoll::EventData::new_u64(i as u64);
+                epoll::add(&ep, pool.fd(i), data, epoll::EventFlags::IN).unwrap();
+            }
+            let extra = pool.fd(n);
+            for _ in 0..iters {
+                let data = epoll::EventData::new_u64(n as u64);
+                epoll::add(&ep, extra, data, epoll::EventFlags::IN).unwrap();
+                epoll::delete(&ep, extra).unwrap();
+            }
+        }
+        "churn" => {
+            let mut sel = EpollSelector::<usize>::new().unwrap();
+            for i in 0..n {
+                sel.register(pool.fd(i), Events::READ, i).unwrap();
+            }
+            let extra = pool.fd(n);
+            for _ in 0..iters {
+                sel.register(extra, Events::READ, n).unwrap();
+                sum += sel.unregister(extra).unwrap().data;
             }
         }
         other => panic!("unknown peer {other}"),

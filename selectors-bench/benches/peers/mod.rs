@@ -25,6 +25,8 @@ pub(crate) trait Peer<'a> {
     /// Edge-triggered: readiness is reported once unless re-armed.
     const EDGE: bool = false;
     fn new() -> Self;
+    /// Registers `fd` for READ. Like every change below, each impl is
+    /// `#[inline(always)]`, for the reason `wait_each` gives.
     fn add(&mut self, fd: BorrowedFd<'a>, idx: usize);
     fn del(&mut self, fd: BorrowedFd<'a>, idx: usize);
     /// READ|WRITE if `write`, else READ.
@@ -63,13 +65,16 @@ impl<'a> Peer<'a> for FloorEpoll {
             events: Vec::with_capacity(1024),
         }
     }
+    #[inline(always)]
     fn add(&mut self, fd: BorrowedFd<'a>, idx: usize) {
         let data = epoll::EventData::new_u64(idx as u64);
         epoll::add(&self.ep, fd, data, epoll::EventFlags::IN).unwrap();
     }
+    #[inline(always)]
     fn del(&mut self, fd: BorrowedFd<'a>, _idx: usize) {
         epoll::delete(&self.ep, fd).unwrap();
     }
+    #[inline(always)]
     fn set_write(&mut self, fd: BorrowedFd<'a>, idx: usize, write: bool) {
         let mut flags = epoll::EventFlags::IN;
         if write {
@@ -108,11 +113,13 @@ impl<'a> Peer<'a> for FloorPoll<'a> {
             pos: vec![0; MAX_FD],
         }
     }
+    #[inline(always)]
     fn add(&mut self, fd: BorrowedFd<'a>, idx: usize) {
         self.pos[fd.as_raw_fd() as usize] = self.fds.len() as u32;
         self.fds.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
         self.idx.push(idx);
     }
+    #[inline(always)]
     fn del(&mut self, fd: BorrowedFd<'a>, _idx: usize) {
         let at = self.pos[fd.as_raw_fd() as usize] as usize;
         self.fds.swap_remove(at);
@@ -121,6 +128,7 @@ impl<'a> Peer<'a> for FloorPoll<'a> {
             self.pos[moved.as_fd_raw()] = at as u32;
         }
     }
+    #[inline(always)]
     fn set_write(&mut self, fd: BorrowedFd<'a>, _idx: usize, write: bool) {
         let at = self.pos[fd.as_raw_fd() as usize] as usize;
         let mut flags = PollFlags::IN;
@@ -184,15 +192,18 @@ impl<'a> Peer<'a> for FloorSelect {
             idx: vec![0; MAX_FD],
         }
     }
+    #[inline(always)]
     fn add(&mut self, fd: BorrowedFd<'a>, idx: usize) {
         let fd = fd.as_raw_fd();
         rustix::event::fd_set_insert(&mut self.read, fd);
         self.idx[fd as usize] = idx;
         self.nfds = self.nfds.max(fd + 1);
     }
+    #[inline(always)]
     fn del(&mut self, fd: BorrowedFd<'a>, _idx: usize) {
         rustix::event::fd_set_remove(&mut self.read, fd.as_raw_fd());
     }
+    #[inline(always)]
     fn set_write(&mut self, fd: BorrowedFd<'a>, _idx: usize, write: bool) {
         if write {
             rustix::event::fd_set_insert(&mut self.write, fd.as_raw_fd());
@@ -253,12 +264,15 @@ macro_rules! ours {
                     ready: Vec::new(),
                 }
             }
+            #[inline(always)]
             fn add(&mut self, fd: BorrowedFd<'a>, idx: usize) {
                 self.sel.register(fd, Events::READ, idx).unwrap();
             }
+            #[inline(always)]
             fn del(&mut self, fd: BorrowedFd<'a>, _idx: usize) {
                 self.sel.unregister(fd).unwrap();
             }
+            #[inline(always)]
             fn set_write(&mut self, fd: BorrowedFd<'a>, idx: usize, write: bool) {
                 let events = if write {
                     Events::READ | Events::WRITE
@@ -314,6 +328,7 @@ macro_rules! ours_events {
                     events: Vec::new(),
                 }
             }
+            #[inline(always)]
             fn add(&mut self, fd: BorrowedFd<'a>, idx: usize) {
                 let blob = Blob {
                     idx,
@@ -321,9 +336,11 @@ macro_rules! ours_events {
                 };
                 self.sel.register(fd, Events::READ, blob).unwrap();
             }
+            #[inline(always)]
             fn del(&mut self, fd: BorrowedFd<'a>, _idx: usize) {
                 self.sel.unregister(fd).unwrap();
             }
+            #[inline(always)]
             fn set_write(&mut self, fd: BorrowedFd<'a>, _idx: usize, write: bool) {
                 let events = if write {
                     Events::READ | Events::WRITE
@@ -368,6 +385,7 @@ impl<'a> Peer<'a> for Mio {
             events: mio::Events::with_capacity(1024),
         }
     }
+    #[inline(always)]
     fn add(&mut self, fd: BorrowedFd<'a>, idx: usize) {
         let mut source = mio::unix::SourceFd(&fd.as_raw_fd());
         let registry = self.poll.registry();
@@ -376,10 +394,12 @@ impl<'a> Peer<'a> for Mio {
             .register(&mut source, mio::Token(idx), interest)
             .unwrap();
     }
+    #[inline(always)]
     fn del(&mut self, fd: BorrowedFd<'a>, _idx: usize) {
         let mut source = mio::unix::SourceFd(&fd.as_raw_fd());
         self.poll.registry().deregister(&mut source).unwrap();
     }
+    #[inline(always)]
     fn set_write(&mut self, fd: BorrowedFd<'a>, idx: usize, write: bool) {
         let mut source = mio::unix::SourceFd(&fd.as_raw_fd());
         let mut interest = mio::Interest::READABLE;
@@ -422,6 +442,7 @@ impl<'a> Peer<'a> for Polling {
             events: polling::Events::with_capacity(1024.try_into().unwrap()),
         }
     }
+    #[inline(always)]
     fn add(&mut self, fd: BorrowedFd<'a>, idx: usize) {
         let event = polling::Event::readable(idx);
         // SAFETY: every fd is deleted (or the poller dropped) before the
@@ -432,9 +453,11 @@ impl<'a> Peer<'a> for Polling {
         }
         .unwrap();
     }
+    #[inline(always)]
     fn del(&mut self, fd: BorrowedFd<'a>, _idx: usize) {
         self.poller.delete(fd).unwrap();
     }
+    #[inline(always)]
     fn set_write(&mut self, fd: BorrowedFd<'a>, idx: usize, write: bool) {
         let event = if write {
             polling::Event::all(idx)
