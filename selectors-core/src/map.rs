@@ -187,9 +187,18 @@ impl<T> SelectorMap<T> {
     /// # Panics
     ///
     /// If `fd` is invalid or already registered.
+    #[cfg(test)]
     pub(crate) fn insert(&mut self, fd: RawFd, events: Events, data: T) -> &SelectorKey<T> {
-        let idx = raw::index(fd).filter(|_| self.position(fd).is_none());
-        let idx = idx.unwrap_or_else(|| panic!("fd {fd} is not vacant"));
+        let vacant = raw::index(fd).is_some() && self.position(fd).is_none();
+        assert!(vacant, "fd {fd} is not vacant");
+        self.push(fd, events, data)
+    }
+
+    /// [`insert`](Self::insert) without its check: `fd` is valid and not
+    /// registered (a [`Vacant`] entry's).
+    #[inline]
+    fn push(&mut self, fd: RawFd, events: Events, data: T) -> &SelectorKey<T> {
+        let idx = fd as usize;
         let pos = self.keys.len();
         if idx >= self.slots.len() && idx < dense_limit(pos + 1) {
             self.grow_dense(idx + 1);
@@ -206,41 +215,59 @@ impl<T> SelectorMap<T> {
 
     /// Removes the registration of `fd` and returns its key and the position
     /// it had. The last key moves into that position (`swap_remove`).
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, fd: RawFd) -> Option<(SelectorKey<T>, usize)> {
         let pos = self.position(fd)?;
-        let idx = fd as usize; // valid: it has a position
-        self.set_slot(fd, 0);
+        Some((self.remove_at(pos), pos))
+    }
+
+    /// Removes the registration at `pos` (an [`Occupied`] entry's).
+    #[inline]
+    fn remove_at(&mut self, pos: usize) -> SelectorKey<T> {
         let key = self.keys.swap_remove(pos);
         self.tags.swap_remove(pos);
+        self.set_slot(key.fd, 0);
         if let Some(moved) = self.keys.get(pos) {
             let moved = moved.fd;
             self.set_slot(moved, pos as u32 + 1);
         }
-        if idx + 1 == self.bound {
-            // Fds are usually dense, so the next occupied slot is close;
-            // overflow fds are all above the dense ones.
-            self.bound = match self.sparse.last() {
-                Some(&(fd, _)) => fd as usize + 1,
-                None if self.keys.is_empty() => 0,
-                None => {
-                    let below = idx.min(self.slots.len());
-                    self.slots[..below]
-                        .iter()
-                        .rposition(|&s| s != 0)
-                        .map_or(0, |i| i + 1)
-                }
-            };
+        if key.fd as usize + 1 == self.bound {
+            self.bound = self.next_bound(key.fd as usize);
         }
-        Some((key, pos))
+        key
+    }
+
+    /// The fd bound once `idx`, the highest registered fd, has left.
+    #[cold]
+    fn next_bound(&self, idx: usize) -> usize {
+        // Fds are usually dense, so the next occupied slot is close;
+        // overflow fds are all above the dense ones.
+        match self.sparse.last() {
+            Some(&(fd, _)) => fd as usize + 1,
+            None if self.keys.is_empty() => 0,
+            None => {
+                let below = idx.min(self.slots.len());
+                self.slots[..below]
+                    .iter()
+                    .rposition(|&s| s != 0)
+                    .map_or(0, |i| i + 1)
+            }
+        }
     }
 
     /// Records `slot` (position plus one, or 0 for vacant) for `fd`, in the
     /// dense index or the overflow.
+    #[inline]
     fn set_slot(&mut self, fd: RawFd, slot: u32) {
-        if let Some(s) = self.slots.get_mut(fd as usize) {
-            *s = slot;
-            return;
+        match self.slots.get_mut(fd as usize) {
+            Some(s) => *s = slot,
+            None => self.set_sparse_slot(fd, slot),
         }
+    }
+
+    /// [`set_slot`](Self::set_slot) for a fd above the dense index.
+    #[cold]
+    fn set_sparse_slot(&mut self, fd: RawFd, slot: u32) {
         match (self.sparse.binary_search_by_key(&fd, |&(f, _)| f), slot) {
             (Ok(i), 0) => {
                 self.sparse.remove(i);
@@ -445,7 +472,7 @@ impl<'a, T> Vacant<'a, T> {
     /// Records the registration at [`slot`](Self::slot).
     #[inline]
     pub(crate) fn insert(self, events: Events, data: T) -> &'a SelectorKey<T> {
-        self.map.insert(self.fd, events, data)
+        self.map.push(self.fd, events, data)
     }
 }
 
@@ -494,12 +521,7 @@ impl<'a, T> Occupied<'a, T> {
     /// back.
     #[inline]
     pub(crate) fn remove(self) -> SelectorKey<T> {
-        let fd = self.map.keys[self.pos].fd;
-        match self.map.remove(fd) {
-            Some((key, _)) => key,
-            // An `Occupied` is registered by construction.
-            None => unreachable!("fd {fd} is registered"),
-        }
+        self.map.remove_at(self.pos)
     }
 }
 

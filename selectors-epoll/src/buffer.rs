@@ -47,11 +47,18 @@ impl WaitBuffer {
 
     /// Grows the buffer, if needed, so one wait can return `registered`
     /// events, growing by an eighth (see `selectors_core::reserve_lean`).
+    #[inline]
     pub(crate) fn reserve_for(&mut self, registered: usize) {
         if registered > self.0.len() {
-            selectors_core::backend::reserve_lean(&mut self.0, registered);
-            self.0.resize(self.0.capacity(), EMPTY);
+            self.grow(registered);
         }
+    }
+
+    /// The growth itself, out of line: `register` rarely needs it.
+    #[cold]
+    fn grow(&mut self, registered: usize) {
+        selectors_core::backend::reserve_lean(&mut self.0, registered);
+        self.0.resize(self.0.capacity(), EMPTY);
     }
 
     /// The first `n` events, as the last wait returned them.
