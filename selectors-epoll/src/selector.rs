@@ -5,6 +5,7 @@
 
 use std::io;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
@@ -65,7 +66,12 @@ const ADD: &str = "epoll_ctl(EPOLL_CTL_ADD)";
 /// [`AsFd`] gives, which never changes) watches only the instance that
 /// holds the registrations, which is the one replaced. A selector nested
 /// in another (its fd registered there) keeps being watched across the
-/// clean-up, and stays readable exactly while it has events. The fresh
+/// clean-up, and stays readable exactly while it has events. The fd starts
+/// watching once it is first handed out ([`AsFd`], [`AsRawFd`]): an epoll
+/// instance that another one watches makes each `EPOLL_CTL_ADD` to it take
+/// the kernel's nested-epoll path (a global lock and a check of the paths
+/// between instances), which costs a selector nobody nests about a tenth
+/// of each `register`. The fresh
 /// instance is reserved when an orphan may have been born (an `unregister`
 /// or failed `modify` of a closed fd), so the clean-up itself needs no new
 /// fd: it works when the process has none left (`EMFILE`). If none could
@@ -112,8 +118,12 @@ pub type EpollSelector<T = ()> = Engine<Epoll, T>;
 /// The kernel adapter of [`EpollSelector`]: two epoll instances, a spare
 /// one, and the buffer one wait fills.
 pub struct Epoll {
-    /// The selector's fd: an epoll instance watching only `epoll`.
+    /// The selector's fd: an epoll instance that watches only `epoll`, once
+    /// `shown`.
     front: OwnedFd,
+    /// Whether the selector's fd has been handed out, and so `front`
+    /// watches `epoll`. Set by `as_fd`, which only has `&self`.
+    shown: AtomicBool,
     /// The interest list: registrations and the waker.
     epoll: OwnedFd,
     /// An empty epoll instance for the next clean-up, once one may be due.
@@ -209,25 +219,31 @@ impl Epoll {
                 return false;
             }
         }
-        if epoll::add(&self.front, &fresh, EventData::new_u64(0), EventFlags::IN).is_err() {
+        if *self.shown.get_mut() && watch(&self.front, &fresh).is_err() {
             return false;
         }
-        let old = std::mem::replace(&mut self.epoll, fresh);
-        let _ = epoll::delete(&self.front, &old);
-        drop(old);
+        // Closing the old instance takes it out of `front`, if there.
+        drop(std::mem::replace(&mut self.epoll, fresh));
         // Closing `old` freed a number: take it for the next clean-up.
         self.reserve_spare();
         true
     }
 }
 
-/// Two epoll instances: one that only watches another (the front, `AsFd`)
-/// lets the interest list be replaced under a fixed fd.
+/// Two epoll instances: one that will only watch the other (the front,
+/// `AsFd`) lets the interest list be replaced under a fixed fd.
 fn open_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     let front = epoll::create(CreateFlags::CLOEXEC)?;
     let inner = epoll::create(CreateFlags::CLOEXEC)?;
-    epoll::add(&front, &inner, EventData::new_u64(0), EventFlags::IN)?;
     Ok((front, inner))
+}
+
+/// Makes `front` watch the interest list `inner`.
+fn watch(front: &OwnedFd, inner: &OwnedFd) -> rustix::io::Result<()> {
+    match epoll::add(front, inner, EventData::new_u64(0), EventFlags::IN) {
+        Ok(()) | Err(Errno::EXIST) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 impl Adapter for Epoll {
@@ -238,6 +254,7 @@ impl Adapter for Epoll {
         let (front, epoll) = open_pair()?;
         Ok(Epoll {
             front,
+            shown: AtomicBool::new(false),
             epoll,
             spare: None,
             buffer: WaitBuffer::new(),
@@ -342,6 +359,7 @@ impl Adapter for Epoll {
             }
         }
         self.front = front;
+        *self.shown.get_mut() = false;
         self.epoll = inner;
         self.spare = None;
         self.wake = None;
@@ -386,8 +404,17 @@ impl std::fmt::Debug for Epoll {
 
 /// The epoll fd: Python's `EpollSelector.fileno()`. It never changes, and
 /// is readable exactly while a `select` would find something.
+///
+/// The first call makes it watch the interest list (see "Closed and reused
+/// fds" on [`EpollSelector`]). Should the kernel refuse that (out of memory,
+/// or of `max_user_watches`), the next call tries again.
 impl AsFd for Epoll {
     fn as_fd(&self) -> BorrowedFd<'_> {
+        // `&self` only, so no `rebuild` (which needs `&mut`) runs meanwhile;
+        // two threads racing here both add, and `watch` takes `EEXIST`.
+        if !self.shown.load(Ordering::Acquire) && watch(&self.front, &self.epoll).is_ok() {
+            self.shown.store(true, Ordering::Release);
+        }
         self.front.as_fd()
     }
 }

@@ -490,3 +490,30 @@ fn a_nested_selector_stays_watched_across_an_orphan_clean_up() {
     assert_eq!(ready.len(), 1);
     assert_eq!(ready[0].0.data, "new");
 }
+
+/// The selector's fd watches the interest list only from the first time it
+/// is handed out: an outer selector given it then sees what was ready
+/// before, also after a clean-up swapped the interest list while nobody
+/// held the fd.
+#[test]
+fn a_selector_nested_late_sees_what_was_ready_before() {
+    let mut inner = EpollSelector::new().unwrap();
+    let orphan = orphan_under_new_registration(&mut inner, 7700);
+    let mut new_peer = orphan.new_peer;
+    // The clean-up, before anyone asked for the fd.
+    assert_eq!(inner.select(Some(Duration::ZERO)).unwrap(), []);
+    new_peer.write_all(b"fresh").unwrap();
+
+    let mut outer = EpollSelector::new().unwrap();
+    outer.register(&inner, Events::READ, "inner").unwrap();
+    let ready = outer.select(Some(Duration::from_secs(5))).unwrap();
+    assert_eq!(ready.len(), 1, "the outer selector does not see the inner one");
+    assert_eq!((ready[0].0.data, ready[0].1), ("inner", Events::READ));
+    let ready = inner.select(Some(Duration::ZERO)).unwrap();
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].0.data, "new");
+    // Asking again changes nothing.
+    let fd = inner.as_raw_fd();
+    assert_eq!(inner.as_fd().as_raw_fd(), fd);
+    assert_eq!(outer.select(Some(Duration::ZERO)).unwrap().len(), 1);
+}
