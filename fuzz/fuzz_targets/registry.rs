@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot};
+use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot, Waited};
 use selectors_core::{Error, Events, RawFd, Selector, SelectorMap, Waker};
 
 #[derive(Arbitrary, Debug)]
@@ -79,13 +79,17 @@ impl Adapter for Kernel {
         &mut self,
         _: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         for &(fd, _, tag) in &self.0 {
             // Another registration's event is dropped; the live one counts.
             assert!(!sink.tagged(fd, tag.wrapping_add(1), Events::ALL));
             assert!(sink.tagged(fd, tag, Events::ALL));
         }
-        Ok(())
+        Ok(if self.0.is_empty() {
+            Waited::Nothing
+        } else {
+            Waited::Something
+        })
     }
 
     fn install_waker<T>(&mut self, _: &SelectorMap<T>) -> io::Result<(Waker, Option<RawFd>)> {

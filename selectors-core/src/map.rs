@@ -36,7 +36,7 @@ use crate::{raw, Error, Event, Events, FileObject, RawFd, Result, SelectorKey};
 /// }
 ///
 /// # mod doc {
-/// #     use selectors_core::backend::{Adapter, Collect, Engine, Refused, Sink, Slot};
+/// #     use selectors_core::backend::{Adapter, Collect, Engine, Refused, Sink, Slot, Waited};
 /// #     use selectors_core::{Events, RawFd, SelectorMap, Waker};
 /// #     use std::{io, time::Duration};
 /// #     /// An adapter that accepts every change and never sees an event.
@@ -47,7 +47,7 @@ use crate::{raw, Error, Event, Events, FileObject, RawFd, Result, SelectorKey};
 /// #         fn add(&mut self, _: Slot, _: Events) -> Result<(), Refused> { Ok(()) }
 /// #         fn modify(&mut self, _: Slot, _: Events, _: Events) -> Result<(), Refused> { Ok(()) }
 /// #         fn delete(&mut self, _: Slot, _: Events) -> Result<(), Refused> { Ok(()) }
-/// #         fn wait<T, C: Collect<T>>(&mut self, _: Option<Duration>, _: &mut Sink<'_, T, C>) -> Result<(), Refused> { Ok(()) }
+/// #         fn wait<T, C: Collect<T>>(&mut self, _: Option<Duration>, _: &mut Sink<'_, T, C>) -> Result<Waited, Refused> { Ok(Waited::Nothing) }
 /// #         fn install_waker<T>(&mut self, _: &SelectorMap<T>) -> io::Result<(Waker, Option<RawFd>)> { Err(io::ErrorKind::Unsupported.into()) }
 /// #     }
 /// #     pub fn selector() -> Engine<Null, &'static str> { Engine::new().unwrap() }

@@ -36,7 +36,7 @@ pub type Ready<T> = (SelectorKey<T>, Events);
 /// }
 /// # let _ = first_readable::<NeverSelector>;
 /// # type NeverSelector = selectors_core::backend::Engine<Null, &'static str>;
-/// # use selectors_core::backend::{Adapter, Collect, Refused, Sink, Slot};
+/// # use selectors_core::backend::{Adapter, Collect, Refused, Sink, Slot, Waited};
 /// # #[derive(Debug)] struct Null;
 /// # impl Adapter for Null {
 /// #     const NAME: &'static str = "Null";
@@ -44,7 +44,7 @@ pub type Ready<T> = (SelectorKey<T>, Events);
 /// #     fn add(&mut self, _: Slot, _: Events) -> Result<(), Refused> { Ok(()) }
 /// #     fn modify(&mut self, _: Slot, _: Events, _: Events) -> Result<(), Refused> { Ok(()) }
 /// #     fn delete(&mut self, _: Slot, _: Events) -> Result<(), Refused> { Ok(()) }
-/// #     fn wait<T, C: Collect<T>>(&mut self, _: Option<Duration>, _: &mut Sink<'_, T, C>) -> Result<(), Refused> { Ok(()) }
+/// #     fn wait<T, C: Collect<T>>(&mut self, _: Option<Duration>, _: &mut Sink<'_, T, C>) -> Result<Waited, Refused> { Ok(Waited::Nothing) }
 /// #     fn install_waker<T>(&mut self, _: &selectors_core::SelectorMap<T>) -> std::io::Result<(selectors_core::Waker, Option<selectors_core::RawFd>)> { Err(std::io::ErrorKind::Unsupported.into()) }
 /// # }
 /// ```
@@ -180,7 +180,7 @@ pub trait Selector<T> {
     ///     Ok(())
     /// }
     /// # let _ = serve::<selectors_core::backend::Engine<Null, UnixStream>>;
-    /// # use selectors_core::backend::{Adapter, Collect, Refused, Sink, Slot};
+    /// # use selectors_core::backend::{Adapter, Collect, Refused, Sink, Slot, Waited};
     /// # use selectors_core::Events;
     /// # use std::time::Duration;
     /// # #[derive(Debug)] struct Null;
@@ -191,7 +191,7 @@ pub trait Selector<T> {
     /// #     fn modify(&mut self, _: Slot, _: Events, _: Events) -> Result<(), Refused> { Ok(()) }
     /// #     fn delete(&mut self, _: Slot, _: Events) -> Result<(), Refused> { Ok(()) }
     /// #     fn is_gone(_: &std::io::Error) -> bool { false }
-    /// #     fn wait<T, C: Collect<T>>(&mut self, _: Option<Duration>, _: &mut Sink<'_, T, C>) -> Result<(), Refused> { Ok(()) }
+    /// #     fn wait<T, C: Collect<T>>(&mut self, _: Option<Duration>, _: &mut Sink<'_, T, C>) -> Result<Waited, Refused> { Ok(Waited::Nothing) }
     /// #     fn install_waker<T>(&mut self, _: &selectors_core::SelectorMap<T>) -> std::io::Result<(selectors_core::Waker, Option<std::os::unix::io::RawFd>)> { Err(std::io::ErrorKind::Unsupported.into()) }
     /// # }
     /// ```

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 use rustix::io::Errno;
-use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot};
+use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot, Waited};
 use selectors_core::{Events, SelectorMap, Waker};
 
 use crate::buffer::{is_whole_millis, WaitBuffer};
@@ -147,7 +147,7 @@ impl Epoll {
         &mut self,
         mut timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         loop {
             let (wait, rest) = match timeout {
                 Some(t) if t > MAX_WAIT => (Some(MAX_WAIT), Some(t - MAX_WAIT)),
@@ -156,7 +156,7 @@ impl Epoll {
             let n = self.buffer.wait(&self.epoll, wait).map_err(wait_failed)?;
             self.collect(n, sink);
             if sink.found() || rest.is_none() {
-                return Ok(());
+                return Ok(Waited::Something);
             }
             timeout = rest;
         }
@@ -310,15 +310,15 @@ impl Adapter for Epoll {
         &mut self,
         timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         if !is_one_plain_wait(timeout) {
             return self.wait_careful(timeout, sink);
         }
         match self.buffer.wait_millis(&self.epoll, timeout) {
-            Ok(0) => Ok(()),
+            Ok(0) => Ok(Waited::Nothing),
             Ok(n) => {
                 self.collect(n, sink);
-                Ok(())
+                Ok(Waited::Something)
             }
             Err(e) => Err(wait_failed(e)),
         }

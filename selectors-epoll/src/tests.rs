@@ -507,7 +507,11 @@ fn a_selector_nested_late_sees_what_was_ready_before() {
     let mut outer = EpollSelector::new().unwrap();
     outer.register(&inner, Events::READ, "inner").unwrap();
     let ready = outer.select(Some(Duration::from_secs(5))).unwrap();
-    assert_eq!(ready.len(), 1, "the outer selector does not see the inner one");
+    assert_eq!(
+        ready.len(),
+        1,
+        "the outer selector does not see the inner one"
+    );
     assert_eq!((ready[0].0.data, ready[0].1), ("inner", Events::READ));
     let ready = inner.select(Some(Duration::ZERO)).unwrap();
     assert_eq!(ready.len(), 1);

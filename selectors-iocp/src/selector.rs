@@ -9,7 +9,7 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot};
+use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot, Waited};
 use selectors_core::{Events, RawFd, SelectorMap, Waker};
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Networking::WinSock::SOCKET;
@@ -471,7 +471,7 @@ impl Adapter for Iocp {
         &mut self,
         timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         if !self.queue.is_empty() {
             self.resubmit(sink);
         }
@@ -497,13 +497,13 @@ impl Adapter for Iocp {
                 continue;
             }
             if sink.found() {
-                return Ok(());
+                return Ok(Waited::Something);
             }
             millis = match deadline {
                 None => INFINITE,
                 Some(deadline) => match deadline.checked_duration_since(Instant::now()) {
                     Some(left) if !left.is_zero() => millis_round_up(left),
-                    _ => return Ok(()),
+                    _ => return Ok(Waited::Nothing),
                 },
             };
         }

@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::io::Errno;
-use selectors_core::backend::{self, Adapter, Collect, Refused, Sink, Slot, Wake, WakePipe};
+use selectors_core::backend::{
+    self, Adapter, Collect, Refused, Sink, Slot, Waited, Wake, WakePipe,
+};
 use selectors_core::{Events, SelectorMap, Waker};
 
 use crate::kevent::{Filter, Flags, Kev, Kevent, Remote};
@@ -359,7 +361,7 @@ impl<K: Kevent> Adapter for Kqueue<K> {
         &mut self,
         timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         // With an empty event list kevent returns at once, whatever the
         // timeout: ask for at least one so an empty selector still waits
         // (CPython bpo-29255). The waker's knote needs a slot of its own.
@@ -380,7 +382,11 @@ impl<K: Kevent> Adapter for Kqueue<K> {
                 sink.tagged(ev.ident, tag, event);
             }
         });
-        result.map(drop).map_err(|e| Refused::new("kevent", e))
+        match result {
+            Ok(0) => Ok(Waited::Nothing),
+            Ok(_) => Ok(Waited::Something),
+            Err(e) => Err(Refused::new("kevent", e)),
+        }
     }
 
     /// An `EVFILT_USER` knote, or else (`EINVAL`: no such filter here, as on

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use selectors_core::backend::{
-    self, Adapter, Collect, Engine, PollArray, Refused, Sink, Slot, WakePipe,
+    self, Adapter, Collect, Engine, PollArray, Refused, Sink, Slot, Waited, WakePipe,
 };
 use selectors_core::{Events, SelectorMap, Waker};
 
@@ -97,14 +97,14 @@ impl Adapter for Poll {
         &mut self,
         timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         let timeout = timeout.map(timespec);
         match poll(self.fds.as_mut_slice(), timeout.as_ref()) {
             // Nothing ready (the idle poll): no array to walk.
-            Ok(0) => Ok(()),
+            Ok(0) => Ok(Waited::Nothing),
             Ok(n) => {
                 self.fds.collect(n, sink, ready);
-                Ok(())
+                Ok(Waited::Something)
             }
             // `ENOMEM`, or `EINVAL` with more entries than `RLIMIT_NOFILE`.
             Err(e) => Err(Refused::new("poll", e)),

@@ -9,7 +9,9 @@ use std::time::Duration;
 use rustix::event::{select, Timespec};
 use rustix::io::{fcntl_getfd, Errno};
 use rustix::process::{getrlimit, Resource};
-use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot, WakePipe};
+use selectors_core::backend::{
+    self, Adapter, Collect, Engine, Refused, Sink, Slot, Waited, WakePipe,
+};
 use selectors_core::{Events, SelectorMap, Waker};
 
 use crate::fd_sets::{nfds_c, FdSets};
@@ -166,7 +168,7 @@ impl Adapter for Select {
         &mut self,
         timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         let wake = self.wake.map_or(0, |fd| fd as usize + 1);
         self.fit(backend::fd_bound(sink.registrations()).max(wake));
         let nfds = nfds_c(self.nfds);
@@ -180,10 +182,10 @@ impl Adapter for Select {
         // reused number only has its readiness queried: no I/O happens on it.
         match unsafe { select(nfds, Some(read), write, None, timeout.as_ref()) } {
             // Nothing ready (the idle poll): no set to walk.
-            Ok(0) => Ok(()),
+            Ok(0) => Ok(Waited::Nothing),
             Ok(n) => {
                 self.collect(n as usize, sink);
-                Ok(())
+                Ok(Waited::Something)
             }
             Err(Errno::BADF) => {
                 Err(Refused::new("select", Errno::BADF).blaming(sink.registrations(), closed))

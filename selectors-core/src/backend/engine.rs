@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::io::{AsFd, AsRawFd, BorrowedFd};
 use std::time::Duration;
 
-use super::{Adapter, Collect, Sink};
+use super::{Adapter, Collect, Sink, Waited};
 use crate::map::Occupied;
 use crate::merge::ReadyMerger;
 use crate::{
@@ -117,11 +117,20 @@ impl<A: Adapter, T> Engine<A, T> {
             return Ok(0);
         }
         let mut sink = Sink::new(&self.map, ready, merger);
-        let waited = self.adapter.wait(timeout, &mut sink);
-        let flags = sink.flags();
-        match waited {
-            Ok(()) if flags == (false, false) => Ok(ready.count()),
-            Ok(()) => self.after_wait(flags, timeout, ready),
+        match self.adapter.wait(timeout, &mut sink) {
+            // The idle `select`: returns straight after the system call.
+            Ok(Waited::Nothing) => {
+                debug_assert!(
+                    !sink.found(),
+                    "{}: Nothing, but the sink holds some",
+                    A::NAME
+                );
+                Ok(0)
+            }
+            Ok(Waited::Something) => match sink.flags() {
+                (false, false) => Ok(ready.count()),
+                flags => self.after_wait(flags, timeout, ready),
+            },
             Err(e) => interrupted(e, ready),
         }
     }

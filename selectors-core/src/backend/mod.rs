@@ -50,7 +50,7 @@ pub use crate::timeout::{millis_round_up, MAX_TIMEOUT};
 pub use crate::waker::{renumber_avoiding, Wake, WakePipe};
 pub use engine::Engine;
 pub use poll_array::PollArray;
-pub use sink::{Collect, Sink};
+pub use sink::{Collect, Sink, Waited};
 
 /// One registration, as an adapter names it to the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,7 +220,9 @@ pub trait Adapter: Sized + fmt::Debug {
     }
 
     /// Waits once, for at most `timeout` (`None`: forever; at most
-    /// [`MAX_TIMEOUT`]), and hands every kernel event to `sink`.
+    /// [`MAX_TIMEOUT`]), and hands every kernel event to `sink`; says
+    /// whether it handed any ([`Waited::Nothing`] lets the engine return at
+    /// once: the idle `select`).
     ///
     /// # Errors
     ///
@@ -229,7 +231,7 @@ pub trait Adapter: Sized + fmt::Debug {
         &mut self,
         timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused>;
+    ) -> Result<Waited, Refused>;
 
     /// Creates the selector's waker and starts watching it; events about it
     /// go to [`Sink::woken`]. Called at most once. Returns the waker and the

@@ -121,6 +121,16 @@ impl<'a, T, C: Collect<T>> Sink<'a, T, C> {
     }
 }
 
+/// What an [`Adapter::wait`](super::Adapter::wait) did with its [`Sink`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// It handed the sink nothing (the kernel reported nothing): the
+    /// `select` returns empty, with no look at the sink.
+    Nothing,
+    /// It may have handed the sink results, a wake or stale events.
+    Something,
+}
+
 /// What a `select` fills, for a [`Sink`]: `Vec<Ready<T>>` (the keys, data
 /// cloned: `select_into`) or `Vec<Event>` (no data: `select_events`).
 /// Sealed; the engine picks it, adapters only pass it through.

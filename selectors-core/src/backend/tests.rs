@@ -5,7 +5,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{readiness, Adapter, Collect, Engine, Refused, Sink, Slot, WakePipe};
+use super::{readiness, Adapter, Collect, Engine, Refused, Sink, Slot, Waited, WakePipe};
 use crate::raw::INVALID;
 use crate::{Error, Events, RawFd, Selector, SelectorMap, Waker};
 
@@ -61,7 +61,7 @@ impl Adapter for Script {
         &mut self,
         timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         self.calls.push(format!("wait {timeout:?}"));
         let batch = if self.waits.is_empty() {
             Ok(Vec::new())
@@ -80,7 +80,7 @@ impl Adapter for Script {
                 Ev::Wake => sink.woken(),
             }
         }
-        Ok(())
+        Ok(Waited::Something)
     }
     fn install_waker<T>(&mut self, map: &SelectorMap<T>) -> io::Result<(Waker, Option<RawFd>)> {
         let pipe = Arc::new(WakePipe::avoiding(|fd| map.contains(fd))?);
@@ -291,9 +291,9 @@ impl Adapter for RefusesEmpty {
         &mut self,
         _: Option<Duration>,
         _: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         self.waits += 1;
-        Ok(())
+        Ok(Waited::Nothing)
     }
     fn install_waker<T>(&mut self, map: &SelectorMap<T>) -> io::Result<(Waker, Option<RawFd>)> {
         let pipe = Arc::new(WakePipe::avoiding(|fd| map.contains(fd))?);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use selectors_core::backend::{
-    self, Adapter, Collect, Engine, PollArray, Refused, Sink, Slot, WakePipe,
+    self, Adapter, Collect, Engine, PollArray, Refused, Sink, Slot, Waited, WakePipe,
 };
 use selectors_core::{Events, RawFd, SelectorMap, Waker};
 use windows_sys::Win32::Networking::WinSock::{
@@ -117,7 +117,7 @@ impl Adapter for WsaPoll {
         &mut self,
         timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         let millis = backend::millis_round_up(timeout);
         let fds = self.fds.as_mut_slice();
         // SAFETY: `fds` is a live array of `len` initialised entries, which
@@ -125,12 +125,12 @@ impl Adapter for WsaPoll {
         // (the map's positions are `u32`s).
         let n = unsafe { WSAPoll(fds.as_mut_ptr(), fds.len() as u32, millis) };
         match n {
-            0 => Ok(()),
+            0 => Ok(Waited::Nothing),
             SOCKET_ERROR => Err(Refused::new("WSAPoll", io::Error::last_os_error())
                 .blaming(sink.registrations(), |fd| check_socket(fd).is_err())),
             n => {
                 self.fds.collect(n as usize, sink, ready);
-                Ok(())
+                Ok(Waited::Something)
             }
         }
     }

@@ -7,7 +7,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot, WakePipe};
+use selectors_core::backend::{
+    self, Adapter, Collect, Engine, Refused, Sink, Slot, Waited, WakePipe,
+};
 use selectors_core::{Events, RawFd, SelectorMap, Waker};
 use windows_sys::Win32::Networking::WinSock::{
     getsockopt, select, SOCKET, SOCKET_ERROR, SOL_SOCKET, SO_TYPE, TIMEVAL, WSAEINTR,
@@ -210,7 +212,7 @@ impl Adapter for Select {
         &mut self,
         timeout: Option<Duration>,
         sink: &mut Sink<'_, T, C>,
-    ) -> Result<(), Refused> {
+    ) -> Result<Waited, Refused> {
         let [read, write, except] = &mut self.scratch;
         read.copy_from(&self.lists[0].set);
         if let Some(socket) = self.wake {
@@ -238,13 +240,13 @@ impl Adapter for Select {
         };
         match result {
             // Nothing ready (the idle poll): no list to walk.
-            0 => Ok(()),
+            0 => Ok(Waited::Nothing),
             SOCKET_ERROR => {
                 let error = io::Error::last_os_error();
                 if error.raw_os_error() == Some(WSAEINTR) {
                     // A blocking call cancelled: empty, like EINTR (std
                     // does not call WSAEINTR `Interrupted`).
-                    return Ok(());
+                    return Ok(Waited::Nothing);
                 }
                 // A socket closed behind our back fails the whole call.
                 Err(Refused::new("select", error)
@@ -252,7 +254,7 @@ impl Adapter for Select {
             }
             _ => {
                 self.collect(sink);
-                Ok(())
+                Ok(Waited::Something)
             }
         }
     }
