@@ -116,10 +116,13 @@ impl Iterator for Ready<'_> {
 
     #[inline]
     fn next(&mut self) -> Option<(RawFd, bool, bool)> {
+        // A read-only loop lends no write set: no merge per fd then.
+        let Some(&write) = self.write.peek() else {
+            return self.read.next().map(|fd| (fd, true, false));
+        };
         let read = self.read.peek().copied();
-        let write = self.write.peek().copied();
-        let fd = read.into_iter().chain(write).min()?;
-        let (readable, writable) = (read == Some(fd), write == Some(fd));
+        let fd = read.map_or(write, |read| read.min(write));
+        let (readable, writable) = (read == Some(fd), write == fd);
         if readable {
             self.read.next();
         }
