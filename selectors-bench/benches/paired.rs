@@ -126,10 +126,7 @@ fn churn_modify<'a, P: Peer<'a>>(peer: &mut P, fd: BorrowedFd<'a>) {
 /// `fd` (index 0 of the pool) to READ|WRITE (it is writable), select,
 /// back to READ, select: what a naive poll or select backend pays for.
 fn modify_select<'a, P: Peer<'a>>(peer: &mut P, fd: BorrowedFd<'a>) {
-    peer.set_write(fd, 0, true);
-    black_box(peer.wait());
-    peer.set_write(fd, 0, false);
-    black_box(peer.wait());
+    black_box(on_off(peer, fd));
 }
 
 /// Times `change` for the three peers of `trio`, and prints the row.
@@ -191,6 +188,7 @@ fn changes<'a, F: Peer<'a>, I: Peer<'a>, E: Peer<'a>>(
 }
 
 /// One modify-select cycle: what each select reported.
+#[inline(always)]
 fn on_off<'a, P: Peer<'a>>(peer: &mut P, fd: BorrowedFd<'a>) -> (usize, usize) {
     peer.set_write(fd, 0, true);
     let on = peer.wait();

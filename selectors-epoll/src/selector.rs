@@ -224,7 +224,8 @@ impl Epoll {
         }
         // Closing the old instance takes it out of `front`, if there.
         drop(std::mem::replace(&mut self.epoll, fresh));
-        // Closing `old` freed a number: take it for the next clean-up.
+        // Closing the old instance freed a number: take it for the next
+        // clean-up.
         self.reserve_spare();
         true
     }
