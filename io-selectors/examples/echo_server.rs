@@ -314,10 +314,12 @@ const CLOEXEC: SocketFlags = SocketFlags::CLOEXEC;
 #[cfg(target_vendor = "apple")]
 const CLOEXEC: SocketFlags = SocketFlags::empty();
 
-/// A non-blocking listening socket on 127.0.0.1:`port`.
-///
-/// Python's `socket(); bind(); listen(100)`, with a larger backlog so that
-/// hundreds of clients connecting at once are not made to retry, and
+/// How many connections the kernel queues for `accept`: Python's example
+/// says `listen(100)`; more, so that hundreds of clients connecting at once
+/// are neither made to retry nor reset.
+const BACKLOG: i32 = 1024;
+
+/// A non-blocking listening socket on 127.0.0.1:`port`, with
 /// `SO_REUSEADDR` so that a restart does not wait out `TIME_WAIT`.
 #[cfg(unix)]
 fn listen(port: u16) -> io::Result<TcpListener> {
@@ -329,20 +331,74 @@ fn listen(port: u16) -> io::Result<TcpListener> {
     let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
     rustix::net::bind(&sock, &addr)
         .map_err(|e| io::Error::new(e.kind(), format!("bind {addr}: {e}")))?;
-    rustix::net::listen(&sock, 1024)?;
+    rustix::net::listen(&sock, BACKLOG)?;
     let listener = TcpListener::from(sock);
     listener.set_nonblocking(true)?;
     Ok(listener)
 }
 
-/// A non-blocking listening socket on 127.0.0.1:`port`: on Windows std's,
-/// which is not inherited by children; no `SO_REUSEADDR`, which there
-/// would let another socket take over the port.
+/// A non-blocking listening socket on 127.0.0.1:`port`, with the same
+/// backlog as on Unix: std's `TcpListener::bind` listens with 128 on
+/// Windows, and a second `listen` does not change it there. Under Wine,
+/// where the host kernel keeps the queue, 1,000 clients connecting at once
+/// then overflow it, and Linux resets connections the client already
+/// thought established (SYN cookies). Not inherited by children, like
+/// std's; no `SO_REUSEADDR`, which on Windows would let another socket take
+/// over the port.
 #[cfg(windows)]
 fn listen(port: u16) -> io::Result<TcpListener> {
+    use std::os::windows::io::{FromRawSocket, OwnedSocket};
+    use windows_sys::Win32::Networking::WinSock::{
+        bind, listen, WSAGetLastError, WSASocketW, WSAStartup, AF_INET, INVALID_SOCKET, IN_ADDR,
+        IN_ADDR_0, IPPROTO_TCP, SOCKADDR, SOCKADDR_IN, SOCK_STREAM, WSADATA,
+        WSA_FLAG_NO_HANDLE_INHERIT, WSA_FLAG_OVERLAPPED,
+    };
+    // SAFETY: WSAGetLastError only reads this thread's last error.
+    let wsa_error = || io::Error::from_raw_os_error(unsafe { WSAGetLastError() });
+    // SAFETY: WSAStartup only writes into the local WSADATA; it counts its
+    // callers, so this one beside std's is harmless.
+    let started = unsafe { WSAStartup(0x202, &mut std::mem::zeroed::<WSADATA>()) };
+    if started != 0 {
+        return Err(io::Error::from_raw_os_error(started));
+    }
+    // SAFETY: plain arguments, no protocol info; the result is checked.
+    let raw = unsafe {
+        WSASocketW(
+            AF_INET.into(),
+            SOCK_STREAM,
+            IPPROTO_TCP,
+            std::ptr::null(),
+            0,
+            WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT,
+        )
+    };
+    if raw == INVALID_SOCKET {
+        return Err(wsa_error());
+    }
+    // SAFETY: `raw` is a new socket that nothing else owns.
+    let sock = unsafe { OwnedSocket::from_raw_socket(raw as _) };
     let addr = SocketAddrV4::new(Ipv4Addr::LOCALHOST, port);
-    let listener = TcpListener::bind(addr)
-        .map_err(|e| io::Error::new(e.kind(), format!("bind {addr}: {e}")))?;
+    let name = SOCKADDR_IN {
+        sin_family: AF_INET,
+        sin_port: port.to_be(),
+        sin_addr: IN_ADDR {
+            S_un: IN_ADDR_0 {
+                S_addr: u32::from_ne_bytes(Ipv4Addr::LOCALHOST.octets()),
+            },
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of_val(&name) as i32;
+    // SAFETY: `name` is a valid SOCKADDR_IN of `len` bytes for the call.
+    if unsafe { bind(raw, (&name as *const SOCKADDR_IN).cast::<SOCKADDR>(), len) } != 0 {
+        let e = wsa_error();
+        return Err(io::Error::new(e.kind(), format!("bind {addr}: {e}")));
+    }
+    // SAFETY: `raw` is the live socket `sock` owns.
+    if unsafe { listen(raw, BACKLOG) } != 0 {
+        return Err(wsa_error());
+    }
+    let listener = TcpListener::from(sock);
     listener.set_nonblocking(true)?;
     Ok(listener)
 }
