@@ -1,8 +1,10 @@
-//! User-space instructions per `select` of k ready fds among N, counted by
-//! valgrind rather than timed, so that a loaded machine does not blur the
-//! comparison: the raw `epoll_wait` loop, `select_into` with `T = usize`,
-//! and `select_events` with a 64-byte non-`Clone` `T` reaching each event's
-//! data. The kernel's work is the same for the three and is not counted.
+//! User-space instructions per `select` of k ready fds among N (and per
+//! register/unregister and modify pair), counted by valgrind rather than
+//! timed, so that a loaded machine does not blur the comparison: the raw
+//! `epoll_wait` loop, `select_into` with `T = usize`, and `select_events`
+//! with a 64-byte non-`Clone` `T` reaching each event's data; the raw
+//! `epoll_ctl` pairs and ours. The kernel's work is the same for both sides
+//! and is not counted.
 //!
 //! ```text
 //! cargo build --release --manifest-path selectors-bench/Cargo.toml --example instructions
@@ -10,9 +12,12 @@
 //!     selectors-bench/target/release/examples/instructions PEER N K ITERS
 //! ```
 //!
-//! PEER is `floor`, `select_into` or `select_events`; the difference of the
-//! totals at two ITERS, divided by the difference of ITERS, is the cost of
-//! one select with its walk of the results (the set-up cancels out).
+//! PEER is `floor`, `select_into` or `select_events` (one select and its
+//! walk of the results), `churn_floor` or `churn` (a register and an
+//! unregister of one more fd), or `modify_floor` or `modify` (READ to
+//! READ|WRITE and back); K is unused by the last four. The difference of
+//! the totals at two ITERS, divided by the difference of ITERS, is the cost
+//! of one iteration (the set-up cancels out).
 
 use std::hint::black_box;
 use std::os::unix::io::AsRawFd;
@@ -33,7 +38,9 @@ struct Blob {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [peer, n, k, iters] = &args[..] else {
-        eprintln!("usage: instructions floor|select_into|select_events N K ITERS");
+        eprintln!(
+            "usage: instructions floor|select_into|select_events|churn_floor|churn|modify_floor|modify N K ITERS"
+        );
         std::process::exit(2);
     };
     let (n, k, iters): (usize, usize, usize) = (
@@ -127,6 +134,37 @@ fn main() {
             for _ in 0..iters {
                 sel.register(extra, Events::READ, n).unwrap();
                 sum += sel.unregister(extra).unwrap().data;
+            }
+        }
+        "modify" => {
+            let mut sel = EpollSelector::<usize>::new().unwrap();
+            for i in 0..n {
+                sel.register(pool.fd(i), Events::READ, i).unwrap();
+            }
+            let extra = pool.fd(n);
+            sel.register(extra, Events::READ, n).unwrap();
+            for _ in 0..iters {
+                sel.modify(extra, Events::READ | Events::WRITE, n).unwrap();
+                sum += sel.modify(extra, Events::READ, n).unwrap().data;
+            }
+        }
+        "modify_floor" => {
+            let ep = epoll::create(epoll::CreateFlags::CLOEXEC).unwrap();
+            for i in 0..=n {
+                let data = epoll::EventData::new_u64(i as u64);
+                epoll::add(&ep, pool.fd(i), data, epoll::EventFlags::IN).unwrap();
+            }
+            let extra = pool.fd(n);
+            let data = epoll::EventData::new_u64(n as u64);
+            for _ in 0..iters {
+                epoll::modify(
+                    &ep,
+                    extra,
+                    data,
+                    epoll::EventFlags::IN | epoll::EventFlags::OUT,
+                )
+                .unwrap();
+                epoll::modify(&ep, extra, data, epoll::EventFlags::IN).unwrap();
             }
         }
         other => panic!("unknown peer {other}"),
