@@ -301,7 +301,7 @@ pub fn slots<T>(map: &SelectorMap<T>) -> impl Iterator<Item = (Slot, crate::Even
     map.iter().enumerate().map(move |(position, key)| {
         let slot = Slot {
             fd: key.fd,
-            tag: map.tag_at(position),
+            tag: map.head(position).tag,
             position,
         };
         (slot, key.events)
