@@ -67,10 +67,9 @@ use crate::{raw, Error, Event, Events, FileObject, RawFd, Result, SelectorKey};
 pub struct SelectorMap<T> {
     /// Live registrations, densely packed.
     keys: Vec<SelectorKey<T>>,
-    /// What a `select` reads of each key, at the same position: kept apart
-    /// from the keys, so that the walk of a wait's events touches 12 bytes
-    /// per ready fd and never the key with its data.
-    heads: Vec<Head>,
+    /// The tag of each key, at the same position (kept apart from the keys so
+    /// that it costs 4 bytes, not 4 plus padding).
+    tags: Vec<u32>,
     /// fd -> position in `keys` plus one; 0 means vacant. Never shrinks, so
     /// churn on a high fd costs no re-zeroing. At most [`dense_limit`] long.
     slots: Vec<u32>,
@@ -81,18 +80,6 @@ pub struct SelectorMap<T> {
     bound: usize,
     /// The tag the next registration gets.
     next_tag: u32,
-}
-
-/// The fd, tag and events of a key: copies of the key's own, in a vector of
-/// their own, for the walk of a wait's events.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Head {
-    /// The key's fd.
-    pub(crate) fd: RawFd,
-    /// The registration tag (see [`SelectorMap::position_tagged`]).
-    pub(crate) tag: u32,
-    /// The key's events.
-    pub(crate) events: Events,
 }
 
 /// Shows the map as Python would: fd -> key.
@@ -109,7 +96,7 @@ impl<T> SelectorMap<T> {
     pub(crate) const fn new() -> Self {
         SelectorMap {
             keys: Vec::new(),
-            heads: Vec::new(),
+            tags: Vec::new(),
             slots: Vec::new(),
             sparse: Vec::new(),
             bound: 0,
@@ -217,14 +204,10 @@ impl<T> SelectorMap<T> {
             self.grow_dense(idx + 1);
         }
         crate::growth::reserve_lean(&mut self.keys, pos + 1);
-        crate::growth::reserve_lean(&mut self.heads, pos + 1);
+        crate::growth::reserve_lean(&mut self.tags, pos + 1);
         self.set_slot(fd, pos as u32 + 1);
         self.bound = self.bound.max(idx + 1);
-        self.heads.push(Head {
-            fd,
-            tag: self.next_tag,
-            events,
-        });
+        self.tags.push(self.next_tag);
         self.next_tag = self.next_tag.wrapping_add(1).max(1);
         self.keys.push(SelectorKey { fd, events, data });
         &self.keys[pos]
@@ -242,10 +225,11 @@ impl<T> SelectorMap<T> {
     #[inline]
     fn remove_at(&mut self, pos: usize) -> SelectorKey<T> {
         let key = self.keys.swap_remove(pos);
-        self.heads.swap_remove(pos);
+        self.tags.swap_remove(pos);
         self.set_slot(key.fd, 0);
-        if let Some(moved) = self.heads.get(pos) {
-            self.set_slot(moved.fd, pos as u32 + 1);
+        if let Some(moved) = self.keys.get(pos) {
+            let moved = moved.fd;
+            self.set_slot(moved, pos as u32 + 1);
         }
         if key.fd as usize + 1 == self.bound {
             self.bound = self.next_bound(key.fd as usize);
@@ -342,7 +326,7 @@ impl<T> SelectorMap<T> {
     /// events about an earlier registration can be recognised and dropped.
     #[cfg(test)]
     pub(crate) fn tag(&self, fd: RawFd) -> Option<u32> {
-        self.position(fd).map(|pos| self.heads[pos].tag)
+        self.position(fd).map(|pos| self.tags[pos])
     }
 
     /// The tag the next [`insert`](Self::insert) will give, so a backend can
@@ -358,7 +342,7 @@ impl<T> SelectorMap<T> {
     #[inline]
     pub(crate) fn position_tagged(&self, fd: RawFd, tag: u32) -> Option<usize> {
         let pos = self.position(fd)?;
-        (self.heads[pos].tag == tag).then_some(pos)
+        (self.tags[pos] == tag).then_some(pos)
     }
 
     /// The key an [`Event`] is about, if that registration is still live
@@ -386,7 +370,7 @@ impl<T> SelectorMap<T> {
     #[inline]
     fn position_of(&self, event: &Event) -> Option<usize> {
         let pos = event.position as usize;
-        if self.heads.get(pos).map(|head| head.tag) == Some(event.tag) {
+        if self.tags.get(pos) == Some(&event.tag) {
             Some(pos)
         } else {
             self.position_moved(event)
@@ -400,22 +384,17 @@ impl<T> SelectorMap<T> {
         self.position_tagged(event.fd, event.tag)
     }
 
-    /// The fd, tag and events of the key at `position`, without touching
-    /// the key.
-    ///
-    /// # Panics
-    ///
-    /// If `position >= len()`.
+    /// The tag of the key at `position`.
     #[inline]
-    pub(crate) fn head(&self, position: usize) -> Head {
-        self.heads[position]
+    pub(crate) fn tag_at(&self, position: usize) -> u32 {
+        self.tags[position]
     }
 
     /// The key of `fd` if it is still the registration tagged `tag`.
     #[cfg(test)]
     pub(crate) fn get_tagged(&self, fd: RawFd, tag: u32) -> Option<&SelectorKey<T>> {
         let pos = self.position(fd)?;
-        (self.heads[pos].tag == tag).then_some(&self.keys[pos])
+        (self.tags[pos] == tag).then_some(&self.keys[pos])
     }
 
     /// A [`Debug`](fmt::Debug) view of the map as fd -> events, whatever
@@ -435,8 +414,7 @@ impl<T> SelectorMap<T> {
     /// Heap bytes this map holds, for memory accounting.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.keys.capacity() * std::mem::size_of::<SelectorKey<T>>()
-            + self.heads.capacity() * std::mem::size_of::<Head>()
-            + self.slots.capacity() * std::mem::size_of::<u32>()
+            + (self.tags.capacity() + self.slots.capacity()) * std::mem::size_of::<u32>()
             + self.sparse.capacity() * std::mem::size_of::<(RawFd, u32)>()
     }
 }
@@ -509,10 +487,9 @@ impl<'a, T> Occupied<'a, T> {
     /// The registration's fd, tag and position.
     #[inline]
     pub(crate) fn slot(&self) -> Slot {
-        let head = self.map.heads[self.pos];
         Slot {
-            fd: head.fd,
-            tag: head.tag,
+            fd: self.map.keys[self.pos].fd,
+            tag: self.map.tags[self.pos],
             position: self.pos,
         }
     }
@@ -520,13 +497,12 @@ impl<'a, T> Occupied<'a, T> {
     /// The events it is registered for.
     #[inline]
     pub(crate) fn events(&self) -> Events {
-        self.map.heads[self.pos].events
+        self.map.keys[self.pos].events
     }
 
     /// Replaces its events and data, keeping its position and tag.
     #[inline]
     pub(crate) fn update(self, events: Events, data: T) -> &'a SelectorKey<T> {
-        self.map.heads[self.pos].events = events;
         let key = &mut self.map.keys[self.pos];
         key.events = events;
         key.data = data;
@@ -536,7 +512,6 @@ impl<'a, T> Occupied<'a, T> {
     /// Replaces its events, keeping its data, position and tag.
     #[inline]
     pub(crate) fn set_events(self, events: Events) -> &'a SelectorKey<T> {
-        self.map.heads[self.pos].events = events;
         let key = &mut self.map.keys[self.pos];
         key.events = events;
         key
@@ -758,11 +733,6 @@ mod tests {
             assert_eq!(map.len(), model.len());
             let bound = model.keys().max().map_or(0, |&fd| fd as usize + 1);
             assert_eq!(map.fd_bound(), bound);
-            // The select path reads heads, not keys: they must agree.
-            for (pos, key) in map.iter().enumerate() {
-                let head = map.head(pos);
-                assert_eq!((head.fd, head.events), (key.fd, key.events));
-            }
         }
         for key in &map {
             assert_eq!(model[&key.fd], (key.events, key.data));

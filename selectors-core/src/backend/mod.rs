@@ -301,7 +301,7 @@ pub fn slots<T>(map: &SelectorMap<T>) -> impl Iterator<Item = (Slot, crate::Even
     map.iter().enumerate().map(move |(position, key)| {
         let slot = Slot {
             fd: key.fd,
-            tag: map.head(position).tag,
+            tag: map.tag_at(position),
             position,
         };
         (slot, key.events)

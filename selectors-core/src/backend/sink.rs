@@ -50,7 +50,7 @@ impl<'a, T, C: Collect<T>> Sink<'a, T, C> {
     /// If `position` is not that of a registration.
     #[inline]
     pub fn at(&mut self, position: usize, readiness: Events) {
-        let events = readiness & self.map.head(position).events;
+        let events = readiness & self.map.at(position).events;
         self.push(position, events);
     }
 
@@ -195,12 +195,11 @@ impl<T> Collect<T> for Vec<Event> {
 
     #[inline]
     fn push(&mut self, map: &SelectorMap<T>, position: usize, events: Events) {
-        let head = map.head(position);
         Vec::push(
             self,
             Event {
-                fd: head.fd,
-                tag: head.tag,
+                fd: map.at(position).fd,
+                tag: map.tag_at(position),
                 // Positions fit: the map's keys are counted in `u32` tags
                 // and fd slots, far below 2³² registrations.
                 position: position as u32,
