@@ -748,11 +748,11 @@ mod tests {
         map.insert(1, Events::READ, 'a');
         assert_eq!(map[1].data, 'a');
         let mut out: Vec<crate::Ready<char>> = Vec::new();
-        Collect::push(&mut out, &map, 0, Events::READ);
+        Collect::push(&mut out, &map, 1, 0, Events::READ);
         assert_eq!(out, [(map[1], Events::READ)]);
         // Into `select_events`' output: the fd, its tag, no data.
         let mut events: Vec<crate::Event> = Vec::new();
-        Collect::push(&mut events, &map, 0, Events::READ);
+        Collect::push(&mut events, &map, 1, 0, Events::READ);
         assert_eq!(map.key_of(&events[0]).map(|key| key.data), Some('a'));
         assert_eq!(map.data_mut_of(&events[0]), Some(&mut 'a'));
         map.remove(1);
@@ -776,7 +776,8 @@ mod tests {
         }
         let mut events: Vec<crate::Event> = Vec::new();
         for position in 0..3 {
-            crate::backend::Collect::push(&mut events, &map, position, Events::READ);
+            let fd = map.at(position).fd;
+            crate::backend::Collect::push(&mut events, &map, fd, position, Events::READ);
         }
         map.remove(3); // fd 5's key moves into position 0
         assert!(map.key_of(&events[0]).is_none());

@@ -69,7 +69,7 @@ impl ReadyMerger {
             out.merge(mark.1 as usize, events);
         } else {
             *mark = (self.round, out.count() as u32);
-            out.push(map, position, events);
+            out.push(map, map.at(position).fd, position, events);
         }
     }
 

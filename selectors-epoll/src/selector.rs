@@ -171,7 +171,19 @@ impl Epoll {
                 continue;
             }
             let (fd, tag) = decode(event.data);
-            if !sink.tagged(fd, tag, readiness(Events::ALL, event.flags)) {
+            let ready = readiness(Events::ALL, event.flags);
+            // Only `EPOLLIN` and `EPOLLOUT`: epoll reports them only when
+            // asked for, so they need no mask; `ERR` and `HUP` do.
+            let live = if event
+                .flags
+                .difference(EventFlags::IN | EventFlags::OUT)
+                .is_empty()
+            {
+                sink.tagged_masked(fd, tag, ready)
+            } else {
+                sink.tagged(fd, tag, ready)
+            };
+            if !live {
                 // An orphan: see "Closed and reused fds" above.
                 sink.stale();
             }

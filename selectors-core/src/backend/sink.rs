@@ -11,7 +11,9 @@ use crate::{Event, Events, RawFd, Ready, SelectorMap};
 ///
 /// An adapter names the registration the way its kernel hands it back: by
 /// position ([`at`](Self::at), poll), by fd ([`fd`](Self::fd), select), or
-/// by fd and tag ([`tagged`](Self::tagged), epoll, kqueue).
+/// by fd and tag ([`tagged`](Self::tagged), epoll, kqueue, or
+/// [`tagged_masked`](Self::tagged_masked) where the kernel masked the
+/// readiness already).
 ///
 /// `C` is what the `select` fills ([`Collect`]): keys with cloned data for
 /// `select_into`, or data-free [`Event`]s for `select_events`. An adapter
@@ -50,8 +52,9 @@ impl<'a, T, C: Collect<T>> Sink<'a, T, C> {
     /// If `position` is not that of a registration.
     #[inline]
     pub fn at(&mut self, position: usize, readiness: Events) {
-        let events = readiness & self.map.at(position).events;
-        self.push(position, events);
+        let key = self.map.at(position);
+        let (fd, events) = (key.fd, readiness & key.events);
+        self.push(fd, position, events);
     }
 
     /// Reports `readiness` of the registration of `fd`; an fd not
@@ -71,6 +74,25 @@ impl<'a, T, C: Collect<T>> Sink<'a, T, C> {
         match self.map.position_tagged(fd, tag) {
             Some(position) => {
                 self.at(position, readiness);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// [`tagged`](Self::tagged) for a kernel that has masked `readiness`
+    /// by the registration's events itself (epoll reports `EPOLLIN` and
+    /// `EPOLLOUT` only to a registration that asked for them): the
+    /// registration's key is not read, only its fd index and tag.
+    #[inline]
+    pub fn tagged_masked(&mut self, fd: RawFd, tag: u32, readiness: Events) -> bool {
+        match self.map.position_tagged(fd, tag) {
+            Some(position) => {
+                debug_assert!(
+                    self.map.at(position).events.contains(readiness),
+                    "fd {fd}: {readiness:?} not masked",
+                );
+                self.push(fd, position, readiness);
                 true
             }
             None => false,
@@ -112,11 +134,11 @@ impl<'a, T, C: Collect<T>> Sink<'a, T, C> {
     }
 
     #[inline]
-    fn push(&mut self, position: usize, events: Events) {
+    fn push(&mut self, fd: RawFd, position: usize, events: Events) {
         match &mut self.merger {
             Some(merger) => merger.add(self.map, self.out, position, events),
             None if events.is_empty() => {}
-            None => self.out.push(self.map, position, events),
+            None => self.out.push(self.map, fd, position, events),
         }
     }
 }
@@ -143,10 +165,10 @@ pub trait Collect<T>: sealed::Sealed {
     #[doc(hidden)]
     fn clear(&mut self);
 
-    /// Appends the entry of the key at `position` of `map`, ready for
-    /// `events` (not empty).
+    /// Appends the entry of the key at `position` of `map`, the key of
+    /// `fd`, ready for `events` (not empty).
     #[doc(hidden)]
-    fn push(&mut self, map: &SelectorMap<T>, position: usize, events: Events);
+    fn push(&mut self, map: &SelectorMap<T>, fd: RawFd, position: usize, events: Events);
 
     /// Adds `events` to the entry at `index`.
     #[doc(hidden)]
@@ -172,7 +194,7 @@ impl<T: Clone> Collect<T> for Vec<Ready<T>> {
     }
 
     #[inline]
-    fn push(&mut self, map: &SelectorMap<T>, position: usize, events: Events) {
+    fn push(&mut self, map: &SelectorMap<T>, _: RawFd, position: usize, events: Events) {
         Vec::push(self, (map.at(position).clone(), events));
     }
 
@@ -194,11 +216,11 @@ impl<T> Collect<T> for Vec<Event> {
     }
 
     #[inline]
-    fn push(&mut self, map: &SelectorMap<T>, position: usize, events: Events) {
+    fn push(&mut self, map: &SelectorMap<T>, fd: RawFd, position: usize, events: Events) {
         Vec::push(
             self,
             Event {
-                fd: map.at(position).fd,
+                fd,
                 tag: map.tag_at(position),
                 // Positions fit: the map's keys are counted in `u32` tags
                 // and fd slots, far below 2³² registrations.
