@@ -172,13 +172,10 @@ impl Epoll {
             }
             let (fd, tag) = decode(event.data);
             let ready = readiness(Events::ALL, event.flags);
-            // Only `EPOLLIN` and `EPOLLOUT`: epoll reports them only when
-            // asked for, so they need no mask; `ERR` and `HUP` do.
-            let live = if event
-                .flags
-                .difference(EventFlags::IN | EventFlags::OUT)
-                .is_empty()
-            {
+            // epoll reports `EPOLLIN` and `EPOLLOUT` only when asked for:
+            // they need no mask; `ERR` and `HUP` do.
+            let plain = (EventFlags::IN | EventFlags::OUT).contains(event.flags);
+            let live = if plain {
                 sink.tagged_masked(fd, tag, ready)
             } else {
                 sink.tagged(fd, tag, ready)

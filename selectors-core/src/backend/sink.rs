@@ -71,13 +71,11 @@ impl<'a, T, C: Collect<T>> Sink<'a, T, C> {
     /// registration (the fd was closed, its number reused) is dropped.
     #[inline]
     pub fn tagged(&mut self, fd: RawFd, tag: u32, readiness: Events) -> bool {
-        match self.map.position_tagged(fd, tag) {
-            Some(position) => {
-                self.at(position, readiness);
-                true
-            }
-            None => false,
-        }
+        let Some(position) = self.map.position_tagged(fd, tag) else {
+            return false;
+        };
+        self.at(position, readiness);
+        true
     }
 
     /// [`tagged`](Self::tagged) for a kernel that has masked `readiness`
@@ -86,17 +84,15 @@ impl<'a, T, C: Collect<T>> Sink<'a, T, C> {
     /// registration's key is not read, only its fd index and tag.
     #[inline]
     pub fn tagged_masked(&mut self, fd: RawFd, tag: u32, readiness: Events) -> bool {
-        match self.map.position_tagged(fd, tag) {
-            Some(position) => {
-                debug_assert!(
-                    self.map.at(position).events.contains(readiness),
-                    "fd {fd}: {readiness:?} not masked",
-                );
-                self.push(fd, position, readiness);
-                true
-            }
-            None => false,
-        }
+        let Some(position) = self.map.position_tagged(fd, tag) else {
+            return false;
+        };
+        debug_assert!(
+            self.map.at(position).events.contains(readiness),
+            "fd {fd}: {readiness:?} not masked",
+        );
+        self.push(fd, position, readiness);
+        true
     }
 
     /// The waker's source was ready: the engine drains it, and the `select`
