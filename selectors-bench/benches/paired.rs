@@ -9,7 +9,7 @@
 //! runs (`select.rs`) let it fall on one peer only.
 //!
 //! usage: `cargo bench --manifest-path selectors-bench/Cargo.toml --bench
-//! paired [-- ROUNDS] [waits|changes]` (default 41 rounds, every row;
+//! paired [-- ROUNDS] [waits|changes|idle]` (default 41 rounds, every row;
 //! prints a markdown table).
 
 use std::hint::black_box;
@@ -197,9 +197,16 @@ fn on_off<'a, P: Peer<'a>>(peer: &mut P, fd: BorrowedFd<'a>) -> (usize, usize) {
 }
 
 /// Runs the `idle`, `ready` and `chain` rows of one backend.
-fn backend<'a, F: Peer<'a>, I: Peer<'a>, E: Peer<'a>>(pool: &'a Pool, name: &str, rounds: usize) {
+/// With `idle_only`, only the `idle` rows.
+fn backend<'a, F: Peer<'a>, I: Peer<'a>, E: Peer<'a>>(
+    pool: &'a Pool,
+    name: &str,
+    rounds: usize,
+    idle_only: bool,
+) {
+    let ks: &[usize] = if idle_only { &[0] } else { &[0, 1, 100] };
     for n in [100, 1_000, 10_000] {
-        for k in [0, 1, 100] {
+        for &k in ks {
             let hot = XorShift::new().sample(n, k);
             for &i in &hot {
                 pool.fill(i);
@@ -239,6 +246,9 @@ fn backend<'a, F: Peer<'a>, I: Peer<'a>, E: Peer<'a>>(pool: &'a Pool, name: &str
             }
         }
     }
+    if idle_only {
+        return;
+    }
     for (n, active) in [(1_000, 1), (1_000, 100), (5_000, 1), (5_000, 100)] {
         // bench.c at N = 5,000 with one chain costs poll and select a
         // second a run (O(N) per wait, N waits): not in a paired table.
@@ -274,9 +284,13 @@ fn main() {
     raise_nofile().expect("raise RLIMIT_NOFILE");
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rounds = args.iter().find_map(|a| a.parse().ok()).unwrap_or(41);
-    // `waits` or `changes` runs only those rows; neither, both.
+    // `waits` or `changes` runs only those rows, `idle` only the idle
+    // waits; none of them, every row.
+    let picked = |rows: &str| args.iter().any(|a| a == rows);
+    let idle_only = picked("idle") && !picked("waits");
     let only = |rows: &str| {
-        !args.iter().any(|a| a == "waits" || a == "changes") || args.iter().any(|a| a == rows)
+        let any = ["waits", "changes", "idle"].iter().any(|r| picked(r));
+        !any || picked(rows) || (rows == "waits" && idle_only)
     };
     // 5000 pairs: N = 10000 registers both ends of each.
     let pool = Pool::new(5000).expect("socketpairs");
@@ -289,7 +303,9 @@ fn main() {
     type Epoll = selectors_epoll::EpollSelector<usize>;
     type EpollBlob = selectors_epoll::EpollSelector<Blob>;
     if only("waits") {
-        backend::<FloorEpoll, Ours<Epoll>, OursEvents<EpollBlob>>(&pool, "epoll", rounds);
+        backend::<FloorEpoll, Ours<Epoll>, OursEvents<EpollBlob>>(
+            &pool, "epoll", rounds, idle_only,
+        );
     }
     if only("changes") {
         changes::<FloorEpoll, Ours<Epoll>, OursEvents<EpollBlob>>(&pool, extra, "epoll", rounds);
@@ -297,7 +313,9 @@ fn main() {
     type Poll = selectors_poll::PollSelector<usize>;
     type PollBlob = selectors_poll::PollSelector<Blob>;
     if only("waits") {
-        backend::<FloorPoll<'_>, Ours<Poll>, OursEvents<PollBlob>>(&pool, "poll", rounds);
+        backend::<FloorPoll<'_>, Ours<Poll>, OursEvents<PollBlob>>(
+            &pool, "poll", rounds, idle_only,
+        );
     }
     if only("changes") {
         changes::<FloorPoll<'_>, Ours<Poll>, OursEvents<PollBlob>>(&pool, extra, "poll", rounds);
@@ -305,7 +323,9 @@ fn main() {
     type Select = selectors_select::SelectSelector<usize>;
     type SelectBlob = selectors_select::SelectSelector<Blob>;
     if only("waits") {
-        backend::<FloorSelect, Ours<Select>, OursEvents<SelectBlob>>(&pool, "select", rounds);
+        backend::<FloorSelect, Ours<Select>, OursEvents<SelectBlob>>(
+            &pool, "select", rounds, idle_only,
+        );
     }
     if only("changes") {
         changes::<FloorSelect, Ours<Select>, OursEvents<SelectBlob>>(
