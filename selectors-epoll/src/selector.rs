@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
 use rustix::io::Errno;
-use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot, Waited};
+use selectors_core::backend::{
+    self, Adapter, Collect, Engine, Refused, Sink, Slot, Timeout, Wait, Waited,
+};
 use selectors_core::{Events, SelectorMap, Waker};
 
 use crate::buffer::{is_whole_millis, WaitBuffer};
@@ -316,11 +318,7 @@ impl Adapter for Epoll {
     /// Events, fractions of a millisecond and waits longer than one call go
     /// out of line. Always inlined, as the engine's `select_with`.
     #[inline(always)]
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        timeout: Option<Duration>,
-        sink: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused> {
+    fn wait<T, C: Collect<T>>(&mut self, timeout: Timeout, sink: &mut Sink<'_, T, C>) -> Wait {
         if !is_one_plain_wait(timeout) {
             return self.wait_careful(timeout, sink);
         }

@@ -9,7 +9,9 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use selectors_core::backend::{self, Adapter, Collect, Engine, Refused, Sink, Slot, Waited};
+use selectors_core::backend::{
+    self, Adapter, Collect, Engine, Refused, Sink, Slot, Timeout, Wait, Waited,
+};
 use selectors_core::{Events, RawFd, SelectorMap, Waker};
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Networking::WinSock::SOCKET;
@@ -467,11 +469,7 @@ impl Adapter for Iocp {
     /// is up: completions that report nothing (cancelled polls, closed
     /// sockets) do not end a wait early.
     #[inline]
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        timeout: Option<Duration>,
-        sink: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused> {
+    fn wait<T, C: Collect<T>>(&mut self, timeout: Timeout, sink: &mut Sink<'_, T, C>) -> Wait {
         if !self.queue.is_empty() {
             self.resubmit(sink);
         }

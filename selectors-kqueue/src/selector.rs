@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rustix::io::Errno;
 use selectors_core::backend::{
-    self, Adapter, Collect, Refused, Sink, Slot, Waited, Wake, WakePipe,
+    self, Adapter, Collect, Refused, Sink, Slot, Timeout, Wait, Waited, Wake, WakePipe,
 };
 use selectors_core::{Events, SelectorMap, Waker};
 
@@ -357,11 +357,7 @@ impl<K: Kevent> Adapter for Kqueue<K> {
             .any(|e| error.raw_os_error() == Some(e.raw_os_error()))
     }
 
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        timeout: Option<Duration>,
-        sink: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused> {
+    fn wait<T, C: Collect<T>>(&mut self, timeout: Timeout, sink: &mut Sink<'_, T, C>) -> Wait {
         // With an empty event list kevent returns at once, whatever the
         // timeout: ask for at least one so an empty selector still waits
         // (CPython bpo-29255). The waker's knote needs a slot of its own.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use selectors_core::backend::{
-    self, Adapter, Collect, Engine, PollArray, Refused, Sink, Slot, Waited, WakePipe,
+    self, Adapter, Collect, Engine, PollArray, Refused, Sink, Slot, Timeout, Wait, Waited, WakePipe,
 };
 use selectors_core::{Events, SelectorMap, Waker};
 
@@ -93,11 +93,7 @@ impl Adapter for Poll {
     }
 
     #[inline]
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        timeout: Option<Duration>,
-        sink: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused> {
+    fn wait<T, C: Collect<T>>(&mut self, timeout: Timeout, sink: &mut Sink<'_, T, C>) -> Wait {
         let timeout = timeout.map(timespec);
         match poll(self.fds.as_mut_slice(), timeout.as_ref()) {
             // Nothing ready (the idle poll): no array to walk.

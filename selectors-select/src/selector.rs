@@ -4,13 +4,12 @@
 use std::io;
 use std::os::unix::io::{BorrowedFd, RawFd};
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustix::event::{select, Timespec};
 use rustix::io::{fcntl_getfd, Errno};
 use rustix::process::{getrlimit, Resource};
 use selectors_core::backend::{
-    self, Adapter, Collect, Engine, Refused, Sink, Slot, Waited, WakePipe,
+    self, Adapter, Collect, Engine, Refused, Sink, Slot, Timeout, Wait, Waited, WakePipe,
 };
 use selectors_core::{Events, SelectorMap, Waker};
 
@@ -164,11 +163,7 @@ impl Adapter for Select {
     }
 
     #[inline]
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        timeout: Option<Duration>,
-        sink: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused> {
+    fn wait<T, C: Collect<T>>(&mut self, timeout: Timeout, sink: &mut Sink<'_, T, C>) -> Wait {
         let wake = self.wake.map_or(0, |fd| fd as usize + 1);
         self.fit(backend::fd_bound(sink.registrations()).max(wake));
         let nfds = nfds_c(self.nfds);

@@ -52,6 +52,14 @@ pub use engine::Engine;
 pub use poll_array::PollArray;
 pub use sink::{Collect, Sink, Waited};
 
+/// The timeout [`Adapter::wait`] gets: `None` waits forever, and the engine
+/// has capped it at [`MAX_TIMEOUT`].
+pub type Timeout = Option<Duration>;
+
+/// What [`Adapter::wait`] returns: whether it found anything, or the call
+/// the kernel refused.
+pub type Wait = Result<Waited, Refused>;
+
 /// One registration, as an adapter names it to the kernel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {
@@ -227,11 +235,7 @@ pub trait Adapter: Sized + fmt::Debug {
     /// # Errors
     ///
     /// The refused wait; `EINTR` is fine (the engine returns nothing).
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        timeout: Option<Duration>,
-        sink: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused>;
+    fn wait<T, C: Collect<T>>(&mut self, timeout: Timeout, sink: &mut Sink<'_, T, C>) -> Wait;
 
     /// Creates the selector's waker and starts watching it; events about it
     /// go to [`Sink::woken`]. Called at most once. Returns the waker and the

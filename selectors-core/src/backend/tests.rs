@@ -5,7 +5,9 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{readiness, Adapter, Collect, Engine, Refused, Sink, Slot, Waited, WakePipe};
+use super::{
+    readiness, Adapter, Collect, Engine, Refused, Sink, Slot, Timeout, Wait, Waited, WakePipe,
+};
 use crate::raw::INVALID;
 use crate::{Error, Events, RawFd, Selector, SelectorMap, Waker};
 
@@ -57,11 +59,7 @@ impl Adapter for Script {
     fn is_gone(error: &io::Error) -> bool {
         error.raw_os_error() == Some(9)
     }
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        timeout: Option<Duration>,
-        sink: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused> {
+    fn wait<T, C: Collect<T>>(&mut self, timeout: Timeout, sink: &mut Sink<'_, T, C>) -> Wait {
         self.calls.push(format!("wait {timeout:?}"));
         let batch = if self.waits.is_empty() {
             Ok(Vec::new())
@@ -287,11 +285,7 @@ impl Adapter for RefusesEmpty {
     fn delete(&mut self, _: Slot, _: Events) -> Result<(), Refused> {
         Ok(())
     }
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        _: Option<Duration>,
-        _: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused> {
+    fn wait<T, C: Collect<T>>(&mut self, _: Timeout, _: &mut Sink<'_, T, C>) -> Wait {
         self.waits += 1;
         Ok(Waited::Nothing)
     }

@@ -4,10 +4,9 @@
 
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
 
 use selectors_core::backend::{
-    self, Adapter, Collect, Engine, PollArray, Refused, Sink, Slot, Waited, WakePipe,
+    self, Adapter, Collect, Engine, PollArray, Refused, Sink, Slot, Timeout, Wait, Waited, WakePipe,
 };
 use selectors_core::{Events, RawFd, SelectorMap, Waker};
 use windows_sys::Win32::Networking::WinSock::{
@@ -113,11 +112,7 @@ impl Adapter for WsaPoll {
     /// open socket is left: the error then names the first registered
     /// socket found closed.
     #[inline]
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        timeout: Option<Duration>,
-        sink: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused> {
+    fn wait<T, C: Collect<T>>(&mut self, timeout: Timeout, sink: &mut Sink<'_, T, C>) -> Wait {
         let millis = backend::millis_round_up(timeout);
         let fds = self.fds.as_mut_slice();
         // SAFETY: `fds` is a live array of `len` initialised entries, which

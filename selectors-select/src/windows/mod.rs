@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use selectors_core::backend::{
-    self, Adapter, Collect, Engine, Refused, Sink, Slot, Waited, WakePipe,
+    self, Adapter, Collect, Engine, Refused, Sink, Slot, Timeout, Wait, Waited, WakePipe,
 };
 use selectors_core::{Events, RawFd, SelectorMap, Waker};
 use windows_sys::Win32::Networking::WinSock::{
@@ -208,11 +208,7 @@ impl Adapter for Select {
     }
 
     #[inline]
-    fn wait<T, C: Collect<T>>(
-        &mut self,
-        timeout: Option<Duration>,
-        sink: &mut Sink<'_, T, C>,
-    ) -> Result<Waited, Refused> {
+    fn wait<T, C: Collect<T>>(&mut self, timeout: Timeout, sink: &mut Sink<'_, T, C>) -> Wait {
         let [read, write, except] = &mut self.scratch;
         read.copy_from(&self.lists[0].set);
         if let Some(socket) = self.wake {
