@@ -1108,6 +1108,12 @@ pub fn sub_millisecond_timeout_is_not_rounded_to_zero<S: Selector<u32>>(new: fn(
 pub fn empty_selector_honours_its_timeout<S: Selector<u32>>(new: fn() -> S) {
     let mut sel = new();
     assert!(sel.select(Some(Duration::ZERO)).unwrap().is_empty());
+    // Less than a millisecond, too: never rounded down to a busy poll.
+    let short = Duration::from_micros(300);
+    let start = Instant::now();
+    assert!(sel.select(Some(short)).unwrap().is_empty());
+    let elapsed = start.elapsed();
+    assert!((short..BOUND).contains(&elapsed), "300 us: {elapsed:?}");
     let timeout = Duration::from_millis(100);
     let start = Instant::now();
     assert!(sel.select(Some(timeout)).unwrap().is_empty());
