@@ -287,11 +287,9 @@ fn main() {
     // `waits` or `changes` runs only those rows, `idle` only the idle
     // waits; none of them, every row.
     let picked = |rows: &str| args.iter().any(|a| a == rows);
+    let all = !(picked("waits") || picked("changes") || picked("idle"));
     let idle_only = picked("idle") && !picked("waits");
-    let only = |rows: &str| {
-        let any = ["waits", "changes", "idle"].iter().any(|r| picked(r));
-        !any || picked(rows) || (rows == "waits" && idle_only)
-    };
+    let only = |rows: &str| all || picked(rows) || (rows == "waits" && idle_only);
     // 5000 pairs: N = 10000 registers both ends of each.
     let pool = Pool::new(5000).expect("socketpairs");
     let spare = Pool::new(1).expect("socketpair");
