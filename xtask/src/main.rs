@@ -61,8 +61,9 @@ tasks:
                         (selectors-bench/, its own workspace); prints the BENCHMARKS.md table
   wine                  the Windows tests (core, select, poll, conformance, waker, echo server)
                         for x86_64-pc-windows-gnu under Wine, installing Wine and mingw
-  wine-bench            the Windows backends beside raw select/WSAPoll, mio and polling, under
-                        Wine; prints the table of BENCHMARKS.md's Windows section
+  wine-bench [afd]      the Windows backends beside raw select/WSAPoll, mio and polling, under
+                        Wine; prints the tables of BENCHMARKS.md's Windows section (with afd:
+                        only IocpSelector, mio and polling side by side)
   setup                 install what the tasks need: rustfmt, clippy, targets, the MSRV toolchain,
                         nightly with miri, cargo-fuzz
   help                  this text
@@ -92,7 +93,9 @@ fn main() -> ExitCode {
             Err(e) => return usage_error(&e),
         },
         ("wine", []) => steps.run("wine", wine::run),
-        ("wine-bench", []) => steps.run("wine-bench", wine::bench),
+        ("wine-bench", rest) if rest.iter().all(|a| a == "afd") => {
+            steps.run("wine-bench", |s| wine::bench(s, rest))
+        }
         ("audit", []) => steps.run("audit", hardening::audit),
         ("props", rest) => match hardening::number(rest, 100_000) {
             Ok(cases) => steps.run("props", |s| hardening::props(s, cases)),

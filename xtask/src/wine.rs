@@ -91,8 +91,8 @@ fn prepare(steps: &mut Steps) -> Result<(PathBuf, PathBuf), String> {
 
 /// `cargo xtask wine-bench`: builds the Wine bench crate for [`TARGET`]
 /// (release) and runs it under Wine, which prints BENCHMARKS.md's Windows
-/// table.
-pub(crate) fn bench(steps: &mut Steps) -> StepResult {
+/// tables (`args`, `afd` or nothing, are the bench binary's).
+pub(crate) fn bench(steps: &mut Steps, args: &[String]) -> StepResult {
     let (wine, prefix) = prepare(steps)?;
     let build = ["build", "--release", "--target", TARGET, "--manifest-path"];
     steps.run("build", |_| {
@@ -104,7 +104,7 @@ pub(crate) fn bench(steps: &mut Steps) -> StepResult {
             .join(TARGET)
             .join("release/selectors-wine-bench.exe");
         let mut run = Command::new(&wine);
-        cmd::run(wine_env(&mut run, &wine, &prefix).arg(exe))
+        cmd::run(wine_env(&mut run, &wine, &prefix).arg(exe).args(args))
     });
     Ok(())
 }

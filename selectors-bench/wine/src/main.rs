@@ -5,9 +5,13 @@
 //! Windows section. Wine's own costs (Winsock on Linux sockets, wineserver
 //! round trips) are in every figure, so only the ratios mean anything.
 //!
-//! Two tables: our select and poll selectors against their raw loops, mio
+//! Three tables: our select and poll selectors against their raw loops, mio
 //! and polling; then `IocpSelector` (IOCP and AFD polls, O(ready)) against
-//! the O(N) selectors, mio and polling, at N = 100, 1,000 and 10,000.
+//! the O(N) selectors, mio and polling, at N = 100, 1,000 and 10,000; then
+//! the three AFD peers side by side (`IocpSelector`, mio, polling), all
+//! registered at once for the whole run and timed in turns, with the
+//! median and quartiles of the per-round ratios. `cargo xtask wine-bench
+//! afd` runs only the third.
 //!
 //! Scenarios, on N sockets registered for READ, both ends of N/2 TCP
 //! connections over 127.0.0.1:
@@ -18,7 +22,9 @@
 //!
 //! Each figure is the median over rounds of the mean time per call of a
 //! batch; the peers take turns within each round, so a slow stretch of the
-//! machine hits all of them alike.
+//! machine hits all of them alike. In the first two tables each peer
+//! registers the pool for its batch and unregisters it after; in the third
+//! they stay registered, and the order of the turns rotates.
 
 #[cfg(windows)]
 mod windows;

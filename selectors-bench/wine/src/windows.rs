@@ -66,6 +66,8 @@ impl Pool {
 /// One contender.
 trait Peer: Sized {
     const NAME: &'static str;
+    /// Edge-triggered: [`rearm`](Peer::rearm) after each wait, untimed.
+    const EDGE: bool = false;
     /// Registers every end of `pool` for READ.
     fn new(pool: &mut Pool) -> Self;
     /// One zero-timeout wait; touches each ready index, returns how many.
@@ -202,6 +204,7 @@ struct Mio {
 
 impl Peer for Mio {
     const NAME: &'static str = "mio";
+    const EDGE: bool = true;
     fn new(pool: &mut Pool) -> Self {
         let poll = mio::Poll::new().unwrap();
         for (i, end) in pool.ends.iter_mut().enumerate() {
@@ -299,27 +302,61 @@ fn measure(pool: &mut Pool, expect: usize) -> Figures {
             samples[p].push(run(pool, expect));
         }
     }
-    samples
-        .into_iter()
-        .map(|mut s| {
-            s.sort_by(f64::total_cmp);
-            s[s.len() / 2]
-        })
-        .collect()
+    samples.iter_mut().map(|s| quartiles(s).1).collect()
+}
+
+/// The lower quartile, the median and the upper quartile of `samples`.
+fn quartiles(samples: &mut [f64]) -> (f64, f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: usize| samples[(samples.len() - 1) * q / 4];
+    (at(1), at(2), at(3))
+}
+
+/// Rounds of the side-by-side table.
+const SIDE_BY_SIDE_ROUNDS: usize = 61;
+
+/// The AFD peers side by side: `IocpSelector`, mio and polling registered
+/// on `pool` at once, for the whole run, then timed a batch each per round
+/// in a rotating order. Registering once takes the noise of 10,000
+/// registrations out of every round, and every peer's waits see the same
+/// wineserver (the same polls pending, 3N of them). Returns the per-round
+/// ratios (ours / mio, ours / polling) and the median ns per call of each.
+fn side_by_side(pool: &mut Pool, expect: usize) -> ([Vec<f64>; 2], [f64; 3]) {
+    let mut ours = Ours::<selectors_iocp::IocpSelector<usize>>::new(pool);
+    let mut mio = Mio::new(pool);
+    let mut polling = Polling::new(pool);
+    warm_up(&mut ours, pool, expect);
+    warm_up(&mut mio, pool, expect);
+    warm_up(&mut polling, pool, expect);
+    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut ratios: [Vec<f64>; 2] = Default::default();
+    for round in 0..SIDE_BY_SIDE_ROUNDS {
+        let mut t = [0.0; 3];
+        for turn in 0..3 {
+            let peer = (round + turn) % 3;
+            t[peer] = match peer {
+                0 => timed(&mut ours, pool, expect),
+                1 => timed(&mut mio, pool, expect),
+                _ => timed(&mut polling, pool, expect),
+            };
+        }
+        ratios[0].push(t[0] / t[1]);
+        ratios[1].push(t[0] / t[2]);
+        for (all, one) in times.iter_mut().zip(t) {
+            all.push(one);
+        }
+    }
+    polling.done(pool);
+    mio.done(pool);
+    drop(ours);
+    (ratios, times.map(|mut t| quartiles(&mut t).1))
 }
 
 /// One batch of one peer: ns per call. Level peers are timed as a batch;
 /// an edge-triggered one (mio) call by call, its re-arming untimed.
-fn batch<P: Peer>(pool: &mut Pool, expect: usize) -> f64 {
-    let mut peer = P::new(pool);
+fn timed<P: Peer>(peer: &mut P, pool: &mut Pool, expect: usize) -> f64 {
     let calls = calls(pool.ends.len());
-    // Warm up, and check that it sees what is ready.
-    for _ in 0..calls.min(10) {
-        let n = peer.wait();
-        assert_eq!(n, expect, "{}", P::NAME);
-        peer.rearm(pool, n);
-    }
-    let elapsed = if P::NAME == "mio" && expect > 0 {
+    let elapsed = if P::EDGE && expect > 0 {
         let mut total = Duration::ZERO;
         for _ in 0..calls {
             let start = Instant::now();
@@ -335,8 +372,25 @@ fn batch<P: Peer>(pool: &mut Pool, expect: usize) -> f64 {
         }
         start.elapsed()
     };
-    peer.done(pool);
     elapsed.as_nanos() as f64 / calls as f64
+}
+
+/// Warms `peer` up, and checks that it sees what is ready.
+fn warm_up<P: Peer>(peer: &mut P, pool: &mut Pool, expect: usize) {
+    for _ in 0..calls(pool.ends.len()).min(10) {
+        let n = peer.wait();
+        assert_eq!(n, expect, "{}", P::NAME);
+        peer.rearm(pool, n);
+    }
+}
+
+/// One peer registered, warmed up, timed for one batch and unregistered.
+fn batch<P: Peer>(pool: &mut Pool, expect: usize) -> f64 {
+    let mut peer = P::new(pool);
+    warm_up(&mut peer, pool, expect);
+    let ns = timed(&mut peer, pool, expect);
+    peer.done(pool);
+    ns
 }
 
 /// Every peer, in column order.
@@ -364,21 +418,70 @@ const SCALE: [(usize, usize); 6] = [
 /// Every peer's figures on N connections of which k are ready.
 fn scenario(n: usize, k: usize) -> (String, Figures) {
     let mut pool = Pool::new(n);
-    for i in 0..k {
-        // Spread over the pool, so no backend gets them all first.
-        pool.fill(i * n / k.max(1));
-    }
+    fill(&pool, k);
     let f = measure(&mut pool, k);
-    let name = if k == 0 {
-        format!("idle/{n}")
-    } else {
-        format!("ready/{n}-{k}")
-    };
+    let name = name(n, k);
     eprintln!("{name}: ns per call {f:.0?}");
     (name, f)
 }
 
+/// With no argument, both tables of every peer and the side-by-side
+/// table; with `afd`, only the side-by-side table.
 pub(crate) fn main() {
+    let only_afd = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("afd") => true,
+        Some(other) => {
+            eprintln!("selectors-wine-bench: unknown argument {other:?} (expected none or `afd`)");
+            std::process::exit(2);
+        }
+    };
+    if !only_afd {
+        every_peer();
+        println!();
+    }
+    println!("| scenario | IocpSelector / mio | IocpSelector / polling | IocpSelector, mio, polling (µs per call) |");
+    println!("|---|---|---|---|");
+    for (n, k) in SCALE {
+        let mut pool = Pool::new(n);
+        fill(&pool, k);
+        let ([mut mio, mut polling], t) = side_by_side(&mut pool, k);
+        let range = |r: &mut Vec<f64>| {
+            let (low, mid, high) = quartiles(r);
+            format!("{mid:.3} ({low:.3}-{high:.3})")
+        };
+        println!(
+            "| {} | {} | {} | {:.1}, {:.1}, {:.1} |",
+            name(n, k),
+            range(&mut mio),
+            range(&mut polling),
+            t[0] / 1e3,
+            t[1] / 1e3,
+            t[2] / 1e3,
+        );
+    }
+}
+
+/// Makes k ends of `pool` ready, spread over it, so that no backend gets
+/// them all first.
+fn fill(pool: &Pool, k: usize) {
+    let n = pool.ends.len();
+    for i in 0..k {
+        pool.fill(i * n / k.max(1));
+    }
+}
+
+/// A scenario's row name.
+fn name(n: usize, k: usize) -> String {
+    if k == 0 {
+        format!("idle/{n}")
+    } else {
+        format!("ready/{n}-{k}")
+    }
+}
+
+/// The first two tables: every peer, each registered for its own batch.
+fn every_peer() {
     let mut figures: Vec<(usize, usize, String, Figures)> = Vec::new();
     for (n, k) in SMALL.into_iter().chain(SCALE) {
         if !figures.iter().any(|&(m, j, ..)| (m, j) == (n, k)) {
