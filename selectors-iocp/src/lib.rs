@@ -66,7 +66,13 @@
 #[cfg(windows)]
 mod afd;
 #[cfg(windows)]
+mod events;
+#[cfg(windows)]
+mod group;
+#[cfg(windows)]
 mod port;
+#[cfg(windows)]
+mod request;
 #[cfg(windows)]
 mod selector;
 #[cfg(windows)]

@@ -17,8 +17,11 @@ use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::Networking::WinSock::SOCKET;
 use windows_sys::Win32::System::IO::OVERLAPPED_ENTRY;
 
-use crate::afd::{self, Device, Outcome};
+use crate::afd::{self, Outcome};
+use crate::events::{closed, interest, readiness};
+use crate::group::Groups;
 use crate::port::{Port, PortWake, INFINITE};
+use crate::request::{self, Request};
 use crate::socket;
 
 /// A selector on an I/O completion port and the AFD driver's poll
@@ -68,22 +71,9 @@ pub type IocpSelector<T = ()> = Engine<Iocp, T>;
 const POLL_KEY: usize = 0;
 /// The key of the waker's completions.
 const WAKE_KEY: usize = 1;
-/// Sockets per AFD device handle (wepoll's `POLL_GROUP__MAX_GROUP_SIZE`,
-/// mio's `POLL_GROUP__MAX_GROUP_SIZE`).
-const GROUP_SIZE: usize = 32;
 /// Completions dequeued per `GetQueuedCompletionStatusEx` (more are
 /// dequeued at once while it fills the buffer).
 const BATCH: usize = 256;
-
-/// The memory of one poll request, boxed: the driver writes `poll` while
-/// the request is pending; `fd` and `tag`, written before it is sent, name
-/// the registration its completion is about.
-#[repr(C)]
-struct Request {
-    poll: afd::Poll,
-    fd: RawFd,
-    tag: u32,
-}
 
 /// Where a registration's request is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,13 +103,6 @@ struct Reg {
     rechecked: bool,
 }
 
-/// One AFD device handle, and how many registrations use it.
-#[derive(Debug)]
-struct Group {
-    device: Device,
-    users: usize,
-}
-
 /// The kernel adapter of [`IocpSelector`]: the port, the AFD devices and
 /// one request per registration.
 //
@@ -132,9 +115,7 @@ struct Group {
 // is freed with it.
 pub struct Iocp {
     port: Arc<Port>,
-    groups: Vec<Group>,
-    /// Groups with fewer than [`GROUP_SIZE`] users.
-    spare: Vec<usize>,
+    groups: Groups,
     /// Parallel to the map's keys (`swap_remove`, as the map).
     regs: Vec<Reg>,
     /// The registrations to send again, by fd and tag: one removed since is
@@ -164,31 +145,6 @@ impl fmt::Debug for Iocp {
 }
 
 impl Iocp {
-    /// A device with room for one more registration, opened if need be.
-    fn take_group(&mut self) -> io::Result<usize> {
-        let group = match self.spare.last() {
-            Some(&group) => group,
-            None => {
-                let device = Device::open(&self.port, POLL_KEY)?;
-                self.groups.push(Group { device, users: 0 });
-                self.spare.push(self.groups.len() - 1);
-                self.groups.len() - 1
-            }
-        };
-        self.groups[group].users += 1;
-        if self.groups[group].users == GROUP_SIZE {
-            self.spare.pop();
-        }
-        Ok(group)
-    }
-
-    fn release_group(&mut self, group: usize) {
-        self.groups[group].users -= 1;
-        if self.groups[group].users == GROUP_SIZE - 1 {
-            self.spare.push(group);
-        }
-    }
-
     /// Sends the poll of the registration at `position`.
     fn submit(&mut self, position: usize) -> io::Result<()> {
         let reg = &mut self.regs[position];
@@ -200,8 +156,8 @@ impl Iocp {
         unsafe {
             let poll = std::ptr::addr_of_mut!((*request).poll);
             let context = request as *const c_void;
-            self.groups[reg.group]
-                .device
+            self.groups
+                .device(reg.group)
                 .submit(poll, reg.base, interest(reg.events), context)?;
         }
         reg.state = State::Pending;
@@ -213,7 +169,7 @@ impl Iocp {
         // SAFETY: the request was sent on this group's device.
         unsafe {
             let poll = std::ptr::addr_of_mut!((*request.as_ptr()).poll);
-            self.groups[group].device.cancel(poll);
+            self.groups.device(group).cancel(poll);
         }
         self.orphans += 1;
     }
@@ -281,7 +237,7 @@ impl Iocp {
                 self.orphans -= 1;
                 // SAFETY: its completion is dequeued and nothing else holds
                 // it (invariants): freed once, here.
-                drop(unsafe { Box::from_raw(request.as_ptr()) });
+                unsafe { request::free(request) };
                 return;
             }
         };
@@ -327,58 +283,6 @@ impl Iocp {
     }
 }
 
-/// Whether a poll failed because its socket is closed.
-fn closed(e: &io::Error) -> bool {
-    // ERROR_INVALID_HANDLE, or WSAENOTSOCK.
-    matches!(e.raw_os_error(), Some(6) | Some(10038))
-}
-
-/// The poll events for a registration: those of `events`, and always the
-/// errors and the local close (wepoll's `sock__epoll_events_to_afd_events`
-/// asks the same).
-fn interest(events: Events) -> u32 {
-    let mut bits = afd::POLL_ABORT | afd::POLL_CONNECT_FAIL | afd::POLL_LOCAL_CLOSE;
-    if events.is_readable() {
-        bits |= afd::POLL_RECEIVE | afd::POLL_ACCEPT | afd::POLL_DISCONNECT;
-    }
-    if events.is_writable() {
-        bits |= afd::POLL_SEND;
-    }
-    bits
-}
-
-/// The readiness the driver's events mean: the peer's shutdown, a reset
-/// and a failed connect are both READ and WRITE (CPython).
-fn readiness(bits: u32) -> Events {
-    backend::readiness(
-        bits & (afd::POLL_RECEIVE | afd::POLL_ACCEPT) != 0,
-        bits & afd::POLL_SEND != 0,
-        bits & (afd::POLL_DISCONNECT | afd::POLL_ABORT | afd::POLL_CONNECT_FAIL) != 0,
-    )
-}
-
-/// A new request for the registration `slot`.
-fn new_request(slot: Slot) -> NonNull<Request> {
-    let request = Box::new(Request {
-        poll: afd::Poll::new(),
-        fd: slot.fd,
-        tag: slot.tag,
-    });
-    // SAFETY: Box::into_raw never returns null.
-    unsafe { NonNull::new_unchecked(Box::into_raw(request)) }
-}
-
-/// Frees a request that is not pending.
-///
-/// # Safety
-///
-/// `request` came from [`new_request`], is not pending, and is not used
-/// afterwards.
-unsafe fn free(request: NonNull<Request>) {
-    // SAFETY: as the caller promised.
-    drop(unsafe { Box::from_raw(request.as_ptr()) });
-}
-
 /// `register` finds the socket's base handle and sends its poll; `modify`
 /// cancels it and sends a new one; `unregister` cancels it. `select` sends
 /// again the polls it reported last time, then dequeues completions.
@@ -391,16 +295,15 @@ impl Adapter for Iocp {
     fn open() -> io::Result<Self> {
         let mut iocp = Iocp {
             port: Arc::new(Port::new()?),
-            groups: Vec::new(),
-            spare: Vec::new(),
+            groups: Groups::default(),
             regs: Vec::new(),
             queue: Vec::new(),
             orphans: 0,
             rechecks: 0,
             entries: Vec::new(),
         };
-        let group = iocp.take_group()?;
-        iocp.release_group(group);
+        let group = iocp.groups.take(&iocp.port, POLL_KEY)?;
+        iocp.groups.release(group);
         iocp.entries.resize_with(BATCH, OVERLAPPED_ENTRY::default);
         Ok(iocp)
     }
@@ -412,11 +315,12 @@ impl Adapter for Iocp {
         let base =
             socket::base_handle(fd).map_err(|e| Refused::new("WSAIoctl(SIO_BASE_HANDLE)", e))?;
         let group = self
-            .take_group()
+            .groups
+            .take(&self.port, POLL_KEY)
             .map_err(|e| Refused::new("NtCreateFile(\\Device\\Afd)", e))?;
         backend::reserve_lean(&mut self.regs, slot.position + 1);
         self.regs.push(Reg {
-            request: new_request(slot),
+            request: Request::new(slot),
             state: State::Queued,
             base,
             events,
@@ -425,9 +329,9 @@ impl Adapter for Iocp {
         });
         if let Err(e) = self.submit(slot.position) {
             let reg = self.regs.pop().expect("just pushed");
-            self.release_group(group);
+            self.groups.release(group);
             // SAFETY: it was never sent.
-            unsafe { free(reg.request) };
+            unsafe { request::free(reg.request) };
             return Err(Refused::new("NtDeviceIoControlFile(IOCTL_AFD_POLL)", e));
         }
         Ok(())
@@ -442,7 +346,7 @@ impl Adapter for Iocp {
         reg.rechecked = false;
         if reg.state == State::Pending {
             let (old, group) = (reg.request, reg.group);
-            reg.request = new_request(slot);
+            reg.request = Request::new(slot);
             reg.state = State::Queued;
             self.orphan(old, group);
         }
@@ -455,11 +359,11 @@ impl Adapter for Iocp {
     /// consumed by a later `select` (or the drop).
     fn delete(&mut self, slot: Slot, _: Events) -> Result<(), Refused> {
         let reg = self.regs.swap_remove(slot.position);
-        self.release_group(reg.group);
+        self.groups.release(reg.group);
         match reg.state {
             State::Pending => self.orphan(reg.request, reg.group),
             // SAFETY: not pending: the `Reg`'s own, and dropped with it.
-            _ => unsafe { free(reg.request) },
+            _ => unsafe { request::free(reg.request) },
         }
         Ok(())
     }
@@ -518,8 +422,7 @@ impl Adapter for Iocp {
             + (self.regs.len() + self.orphans) * size_of::<Request>()
             + self.queue.capacity() * size_of::<(RawFd, u32)>()
             + self.entries.capacity() * size_of::<OVERLAPPED_ENTRY>()
-            + self.groups.capacity() * size_of::<Group>()
-            + self.spare.capacity() * size_of::<usize>()
+            + self.groups.heap_bytes()
     }
 
     fn fmt_fields<T>(&self, _: &SelectorMap<T>, d: &mut fmt::DebugStruct<'_, '_>) {
@@ -552,7 +455,7 @@ impl Drop for Iocp {
                 waiting += 1;
             } else {
                 // SAFETY: not pending: the `Reg`'s own.
-                unsafe { free(request) };
+                unsafe { request::free(request) };
             }
         }
         self.regs.clear();
@@ -566,7 +469,7 @@ impl Drop for Iocp {
                 if entry.lpCompletionKey == POLL_KEY && !entry.lpOverlapped.is_null() {
                     // SAFETY: a dequeued completion of an orphan, the only
                     // requests left: freed once, here.
-                    unsafe { free(NonNull::new_unchecked(entry.lpOverlapped.cast())) };
+                    unsafe { request::free(NonNull::new_unchecked(entry.lpOverlapped.cast())) };
                     waiting -= 1;
                 }
             }
