@@ -10,6 +10,7 @@ use crate::afd;
 /// The poll events for a registration: those of `events`, and always the
 /// errors and the local close (wepoll's `sock__epoll_events_to_afd_events`
 /// asks the same).
+#[inline]
 pub(crate) fn interest(events: Events) -> u32 {
     let mut bits = afd::POLL_ABORT | afd::POLL_CONNECT_FAIL | afd::POLL_LOCAL_CLOSE;
     if events.is_readable() {
@@ -23,6 +24,7 @@ pub(crate) fn interest(events: Events) -> u32 {
 
 /// The readiness the driver's events mean: the peer's shutdown, a reset
 /// and a failed connect are both READ and WRITE (CPython).
+#[inline]
 pub(crate) fn readiness(bits: u32) -> Events {
     backend::readiness(
         bits & (afd::POLL_RECEIVE | afd::POLL_ACCEPT) != 0,

@@ -55,6 +55,7 @@ impl Groups {
     }
 
     /// The device of `group`.
+    #[inline]
     pub(crate) fn device(&self, group: usize) -> &Device {
         &self.groups[group].device
     }

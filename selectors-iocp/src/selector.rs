@@ -466,10 +466,11 @@ impl Drop for Iocp {
                 Ok(n) => n,
             };
             for entry in &self.entries[..n] {
-                if entry.lpCompletionKey == POLL_KEY && !entry.lpOverlapped.is_null() {
+                let request = NonNull::new(entry.lpOverlapped.cast());
+                if let (POLL_KEY, Some(request)) = (entry.lpCompletionKey, request) {
                     // SAFETY: a dequeued completion of an orphan, the only
                     // requests left: freed once, here.
-                    unsafe { request::free(NonNull::new_unchecked(entry.lpOverlapped.cast())) };
+                    unsafe { request::free(request) };
                     waiting -= 1;
                 }
             }
